@@ -1,0 +1,37 @@
+# pai-autopilot — the two commands:
+#   make demo   set up, then run the main job on localcloud (narrated)
+#   make test   set up, then run the whole test suite
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test install tools lint bench clean
+
+demo: $(STAMP)
+	$(BIN)/pai-autopilot demo
+
+test: $(STAMP) tools
+	$(BIN)/pytest
+
+install: $(STAMP)
+
+# The virtualenv, rebuilt whenever the dependency pins change.
+$(STAMP): pyproject.toml requirements.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+# Serverless Devs (`s preview` renders s.yaml in the tests), installed into .tools/.
+tools:
+	bash scripts/install-tools.sh
+
+lint: $(STAMP)
+	$(BIN)/ruff check shared localcloud functions tests bench
+
+bench: $(STAMP)
+	$(BIN)/python bench/run.py
+
+clean:
+	rm -rf $(VENV) .tools .build .pytest_cache
