@@ -1,0 +1,175 @@
+"""The typed pipeline configuration (``autopilot.yaml``), as msgspec Structs.
+
+The Structs are the single source of truth: the runtime converts YAML into them (cheap, first
+error only) and ``pai-autopilot validate`` checks the YAML against the JSON Schema generated
+from them (every error), then runs :mod:`.checks`.
+
+Example
+-------
+>>> import msgspec
+>>> t = msgspec.convert({"image": "img", "command": "train {dataset_uri}", "ecs_spec": "ecs.c6.large"}, Training)
+>>> t.job_type, t.pod_count, t.dataset_mount
+('PyTorchJob', 1, '/mnt/data/')
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+import msgspec
+from msgspec import Meta, Struct
+
+Name = Annotated[str, Meta(pattern=r"^[a-z][a-z0-9-]{0,39}$", description="lower-case letters, digits and '-'")]
+Prefix = Annotated[str, Meta(pattern=r"^[^/].*/$", description="an OSS key prefix ending in '/', no leading '/'")]
+JobType = Literal[
+    "TFJob", "PyTorchJob", "MPIJob", "XGBoostJob", "OneFlowJob", "ElasticBatchJob", "SlurmJob", "RayJob",
+    "DataJuicerJob",
+]
+
+#: Placeholders a training command may use, with what each becomes.
+COMMAND_PLACEHOLDERS = {
+    "dataset_uri": "oss:// URI of the dataset version (ends in '/')",
+    "dataset_path": "where the dataset is mounted in the job (training.dataset_mount)",
+    "checkpoint_uri": "oss:// URI where this run writes checkpoints",
+    "output_uri": "oss:// URI where the final model and its _SUCCESS marker go",
+    "resume_from": "oss:// URI of the checkpoint to resume from ('' on a first attempt)",
+    "run_id": "the run id (also the DLC job's display name)",
+    "pipeline": "the pipeline name",
+    "version": "the dataset version",
+}
+
+
+class _Base(Struct, forbid_unknown_fields=True, omit_defaults=True, frozen=True):
+    pass
+
+
+class Spot(_Base):
+    """Spot (preemptible) instances for the training job."""
+
+    enabled: bool = False
+    #: Pay at most this fraction of the on-demand price (0.1-0.9), DLC ``SpotDiscountLimit``.
+    discount_limit: Annotated[float, Meta(ge=0.1, le=0.9)] = 0.5
+
+
+class Dataset(_Base):
+    """Where a pipeline's dataset versions land: ``<prefix><version>/…`` then ``<prefix><version>/<marker>``."""
+
+    prefix: Prefix
+    marker: Annotated[str, Meta(pattern=r"^[^/]+$", description="a file name without '/'")] = "_SUCCESS"
+
+
+class Training(_Base):
+    """The DLC job template of a pipeline."""
+
+    image: Annotated[str, Meta(min_length=1)]
+    command: Annotated[str, Meta(min_length=1)]
+    job_type: JobType = "PyTorchJob"
+    #: Role of the pods (``Worker`` for PyTorchJob, ``Chief``/``Worker``… for TFJob).
+    role: Annotated[str, Meta(min_length=1)] = "Worker"
+    pod_count: Annotated[int, Meta(ge=1, le=1000)] = 1
+    #: ECS instance type, for the public resource group. Either this or ``resources``.
+    ecs_spec: str | None = None
+    #: CPU/GPU/memory for a dedicated resource group (needs ``workspace.resource_id``).
+    cpu: str | None = None
+    gpu: str | None = None
+    memory: str | None = None
+    gpu_type: str | None = None
+    dataset_mount: Annotated[str, Meta(pattern=r"^/.*/$", description="an absolute path ending in '/'")] = "/mnt/data/"
+    max_running_minutes: Annotated[int, Meta(ge=1, le=43200)] | None = None
+    priority: Annotated[int, Meta(ge=1, le=9)] = 1
+    envs: dict[str, str] = {}
+    spot: Spot = Spot()
+
+
+class Serving(_Base):
+    """EAS service template (used from the serving issue on)."""
+
+    service_name: Name
+    group: Name | None = None
+    image: str | None = None
+    processor: str | None = None
+    instance_type: str | None = None
+    instances: Annotated[int, Meta(ge=1, le=1000)] = 1
+
+
+class MetricGate(_Base):
+    """One canary metric check: the value must stay within ``min``/``max``."""
+
+    name: Literal["error_rate", "p99_latency_ms", "p90_latency_ms", "qps"]
+    max: float | None = None
+    min: float | None = None
+
+
+class Rollout(_Base):
+    """Canary policy (Flagger/Argo vocabulary), used from the rollout issue on."""
+
+    step_weights: list[Annotated[int, Meta(ge=1, le=100)]] = msgspec.field(default_factory=lambda: [10, 30, 50])
+    interval_seconds: Annotated[int, Meta(ge=10, le=86400)] = 300
+    threshold: Annotated[int, Meta(ge=1, le=100)] = 2
+    max_weight: Annotated[int, Meta(ge=1, le=100)] = 50
+    min_requests: Annotated[int, Meta(ge=0)] = 100
+    metrics: list[MetricGate] = []
+
+
+class Pipeline(_Base):
+    """Dataset → training → serving, for one model."""
+
+    dataset: Dataset
+    training: Training
+    #: Key prefix of checkpoints; the run id is appended. Default ``checkpoints/<pipeline>/``.
+    checkpoints_prefix: Prefix | None = None
+    #: Key prefix of trained models; the version is appended. Default ``models/<pipeline>/``.
+    models_prefix: Prefix | None = None
+    serving: Serving | None = None
+    rollout: Rollout | None = None
+
+
+class Workspace(_Base):
+    """The PAI workspace jobs run in. ``PAI_WORKSPACE_ID`` overrides ``id``."""
+
+    id: str = ""
+    name: str = ""
+    #: Dedicated resource group / quota id; empty means the public resource group.
+    resource_id: str = ""
+
+
+class Storage(_Base):
+    """The bucket holding datasets, checkpoints, models and the ledger."""
+
+    bucket: Annotated[
+        str, Meta(pattern=r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$", description="a bucket name (3-63 lower-case letters, digits, '-')")
+    ]
+    ledger_prefix: Prefix = ".autopilot/"
+
+
+class Notebooks(_Base):
+    """DSW policy (used from the notebooks issue on)."""
+
+    idle_minutes: Annotated[int, Meta(ge=5, le=10080)] = 60
+    exempt_label: str = "autopilot-exempt"
+    dry_run: bool = True
+
+
+class Notification(_Base):
+    """A chat or webhook target. Secrets are named by environment variable, never inlined."""
+
+    type: Literal["dingtalk", "wecom", "lark", "webhook"]
+    url_env: Annotated[str, Meta(pattern=r"^[A-Z][A-Z0-9_]*$")]
+    secret_env: Annotated[str, Meta(pattern=r"^[A-Z][A-Z0-9_]*$")] | None = None
+    events: list[str] = []
+
+
+class AutopilotConfig(_Base):
+    """The whole ``autopilot.yaml``."""
+
+    version: Literal[1]
+    storage: Storage
+    pipelines: dict[Name, Pipeline]
+    workspace: Workspace = Workspace()
+    notebooks: Notebooks | None = None
+    notifications: list[Notification] = []
+
+
+def json_schema() -> dict[str, object]:
+    """The JSON Schema of ``autopilot.yaml``, generated from the Structs."""
+    return msgspec.json.schema(AutopilotConfig)
