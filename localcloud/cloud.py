@@ -1,0 +1,162 @@
+"""``LocalCloud``: every emulated service behind one edge, plus the local FC runtime.
+
+Example
+-------
+>>> cloud = LocalCloud().start()          # doctest: +SKIP
+>>> cloud.url                              # doctest: +SKIP
+'http://127.0.0.1:40123'
+>>> cloud.stop()                           # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from .control import ControlApi
+from .core.clock import Clock
+from .core.credentials import (
+    LOCAL_ACCESS_KEY_ID,
+    LOCAL_ACCESS_KEY_SECRET,
+    LOCAL_ACCOUNT_ID,
+    CredentialStore,
+)
+from .core.events import EventHub
+from .dlc import DlcService
+from .edge import Edge
+from .oss import OssService
+from .server import ThreadedServer
+
+DEFAULT_PORT = 9800
+DEFAULT_REGION = "cn-hangzhou"
+
+
+class LocalCloud:
+    """One emulated account in one region.
+
+    Parameters
+    ----------
+    region:
+        Region id the services report (and the FC runtime passes to functions).
+    data_dir:
+        Keep OSS objects on disk there (they survive a restart); ``None`` keeps them in memory.
+    project_dir:
+        A directory with ``s.yaml``: its functions run in the local FC runtime and receive the
+        events their triggers subscribe to. ``None`` runs no functions.
+    function_env:
+        Extra environment variables for every function (e.g. ``AUTOPILOT_CONFIG``).
+    """
+
+    def __init__(
+        self,
+        *,
+        region: str = DEFAULT_REGION,
+        data_dir: str | os.PathLike[str] | None = None,
+        project_dir: str | os.PathLike[str] | None = None,
+        function_env: dict[str, str] | None = None,
+        retry_delay_scale: float = 1.0,
+    ) -> None:
+        self.region = region
+        self.account_id = LOCAL_ACCOUNT_ID
+        self.clock = Clock()
+        self.credentials = CredentialStore()
+        self.hub = EventHub()
+        self.oss = OssService(
+            clock=self.clock, credentials=self.credentials, hub=self.hub, region=region,
+            account_id=self.account_id, data_dir=Path(data_dir) if data_dir else None,
+        )
+        self.dlc = DlcService(clock=self.clock, region=region, account_id=self.account_id)
+        self.fc: Any = None
+        if project_dir is not None:
+            from .fc.runtime import FcRuntime
+
+            self.fc = FcRuntime(
+                project_dir=Path(project_dir), hub=self.hub, clock=self.clock, credentials=self.credentials,
+                region=region, account_id=self.account_id, extra_env=function_env or {},
+                retry_delay_scale=retry_delay_scale,
+            )
+        self.control = ControlApi(self)
+        self.edge = Edge(
+            oss=self.oss,
+            pop_services={DlcService.version: self.dlc},
+            control=self.control,
+            credentials=self.credentials,
+        )
+        self._server: ThreadedServer | None = None
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    def start(self, port: int = 0, host: str = "127.0.0.1") -> LocalCloud:
+        """Serve the edge in a background thread and start the FC runtime."""
+        self._server = ThreadedServer(self.edge, host=host, port=port)
+        self._server.start()
+        if self.fc is not None:
+            self.fc.start(endpoint=self.url)
+        return self
+
+    def serve_forever(self, port: int = DEFAULT_PORT, host: str = "127.0.0.1") -> None:
+        """Serve in the foreground until interrupted (``pai-autopilot local up``)."""
+        self._server = ThreadedServer(self.edge, host=host, port=port)
+        if self.fc is not None:
+            self.fc.start(endpoint=self.url)
+        try:
+            self._server.serve_forever()
+        finally:
+            self.stop()
+
+    def stop(self) -> None:
+        if self.fc is not None:
+            self.fc.stop()
+        if self._server is not None:
+            self._server.stop()
+            self._server = None
+
+    def __enter__(self) -> LocalCloud:
+        return self.start() if self._server is None else self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- facts -------------------------------------------------------------------------------
+    @property
+    def url(self) -> str:
+        if self._server is None:
+            raise RuntimeError("localcloud is not started")
+        return self._server.url
+
+    def env(self, bucket: str | None = None) -> dict[str, str]:
+        """The environment a client needs to talk to this localcloud."""
+        env = {
+            "ALIBABA_CLOUD_ACCESS_KEY_ID": LOCAL_ACCESS_KEY_ID,
+            "ALIBABA_CLOUD_ACCESS_KEY_SECRET": LOCAL_ACCESS_KEY_SECRET,
+            "ALIBABA_CLOUD_REGION_ID": self.region,
+            "AUTOPILOT_ENDPOINT": self.url,
+        }
+        if bucket:
+            env["AUTOPILOT_BUCKET"] = bucket
+        return env
+
+    def service_names(self) -> list[str]:
+        names = ["oss", "dlc"]
+        return [*names, "fc"] if self.fc is not None else names
+
+    # -- control -----------------------------------------------------------------------------
+    def reset(self) -> None:
+        """Forget every object, job and invocation; keep the buckets' configuration file."""
+        if self.fc is not None:
+            self.fc.reset()
+        self.oss.reset()
+        self.dlc.reset()
+        self.clock.reset()
+
+    def advance(self, seconds: float) -> None:
+        """Advance the clock and let time-driven behaviour (timers, lifecycles) follow."""
+        self.clock.advance(seconds)
+        if self.fc is not None:
+            self.fc.on_clock_advanced()
+
+    def state(self) -> dict[str, Any]:
+        state: dict[str, Any] = {"clock": self.clock.state(), "oss": self.oss.state(), "dlc": self.dlc.state()}
+        if self.fc is not None:
+            state["fc"] = self.fc.state()
+        return state

@@ -1,0 +1,1 @@
+"""Pieces every localcloud service shares: errors, clock, credentials, signatures, the event hub."""

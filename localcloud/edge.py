@@ -1,0 +1,94 @@
+"""The edge: one WSGI app on one port, routing every request by a declarative table.
+
+* ``/_localcloud/...`` → the control API;
+* a request with ``x-acs-version`` → the POP product registered for that version (its ACS3
+  signature is verified first);
+* anything else → OSS (which checks its own signatures and answers in XML).
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol
+
+from werkzeug.wrappers import Request, Response
+
+from .core import acs3
+from .core.credentials import CredentialStore
+from .core.errors import ServiceError
+from .core.pop import error_response
+
+log = logging.getLogger("localcloud.edge")
+
+
+class Handler(Protocol):
+    def handle(self, request: Request) -> Response: ...
+
+
+class PopHandler(Protocol):
+    name: str
+
+    def handle(self, request: Request, action: str | None) -> Response: ...
+
+
+def raw_path_and_query(environ: Mapping[str, Any]) -> tuple[str, str]:
+    """The request path exactly as sent (still percent-encoded) and the raw query string."""
+    raw = environ.get("RAW_URI") or environ.get("REQUEST_URI") or environ.get("PATH_INFO", "/")
+    path, _, query = str(raw).partition("?")
+    return path, environ.get("QUERY_STRING", query)
+
+
+class Edge:
+    """The WSGI application behind localcloud's single port."""
+
+    def __init__(
+        self,
+        *,
+        oss: Handler,
+        pop_services: Mapping[str, PopHandler],
+        control: Handler,
+        credentials: CredentialStore,
+        on_request: Callable[[Request, Response], None] | None = None,
+    ) -> None:
+        self.oss = oss
+        self.pop_services = dict(pop_services)
+        self.control = control
+        self.credentials = credentials
+        self.on_request = on_request
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        request = Request(environ)
+        response = self.dispatch(request)
+        if self.on_request is not None:
+            self.on_request(request, response)
+        return response(environ, start_response)
+
+    def dispatch(self, request: Request) -> Response:
+        if request.path.startswith("/_localcloud/"):
+            return self.control.handle(request)
+        version = request.headers.get("x-acs-version")
+        if version is None:
+            return self.oss.handle(request)
+        try:
+            service = self.pop_services.get(version)
+            if service is None:
+                raise ServiceError(
+                    "InvalidVersion", f"Specified parameter Version is not valid: {version}", status=400
+                )
+            raw_path, raw_query = raw_path_and_query(request.environ)
+            acs3.verify(
+                method=request.method,
+                raw_path=raw_path,
+                raw_query=raw_query,
+                headers=request.headers,
+                body=request.get_data(cache=True),
+                credentials=self.credentials,
+            )
+            return service.handle(request, request.headers.get("x-acs-action"))
+        except ServiceError as err:
+            return error_response(err)
+        except Exception:  # an emulator bug must reach the client as a 500, and the log
+            log.error("unhandled error in POP request %s %s\n%s", request.method, request.path, traceback.format_exc())
+            return error_response(ServiceError("InternalError", "localcloud internal error", status=500))
