@@ -1,0 +1,34 @@
+"""The ``pai-autopilot`` command line.
+
+    pai-autopilot validate [FILE] [--syaml s.yaml]   check the configuration (and s.yaml)
+    pai-autopilot package --output .build/code      build the FC code package (no Docker)
+    pai-autopilot local up | env | invoke            run and use localcloud
+    pai-autopilot demo                               the whole story on localcloud, narrated
+
+Imports of localcloud, rich and the SDKs happen inside the commands that need them.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from .demo import demo
+from .local import local_app
+from .project import package, validate
+
+app = typer.Typer(
+    name="pai-autopilot",
+    help="Event-driven automation for Alibaba Cloud PAI on Function Compute, with an offline emulator.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.command()(validate)
+app.command()(package)
+app.command()(demo)
+app.add_typer(local_app, name="local")
+
+
+def main() -> None:
+    """Entry point of the ``pai-autopilot`` console script."""
+    app()

@@ -1,0 +1,73 @@
+"""The ``dataset_landed`` use case: OSS object events → dataset versions → submitted runs.
+
+Stages: parse the event (native OSS ``events[]`` or an OSS CloudEvent from EventBridge) →
+for each record, match the key to a pipeline's marker (pure, no SDK) → submit the run
+(ledger claim + DLC job). Keys that are not markers are ignored before any SDK is imported.
+
+The result has one entry per record and an overall ``outcome``: ``submitted`` if any run was
+submitted, else ``rejected``, ``duplicate`` or ``ignored``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..config import load_config
+from ..errors import EventParseError
+from ..events import OssRecord, oss_records, parse_event
+from ..log import bind, get_logger
+from ..settings import Settings, current_settings
+from .datasets import BadVersion, NoMatch, match_marker
+from .runs import run_id
+
+_PRECEDENCE = ("submitted", "rejected", "duplicate", "ignored")
+
+
+def on_dataset_event(
+    event: bytes | str, context: Any, *, settings: Settings | None = None, credentials: Any = None
+) -> dict[str, Any]:
+    """Handle one FC invocation of ``dataset_landed``.
+
+    Raises :class:`~pai_autopilot.errors.EventParseError` (not retried) for input that is
+    not an OSS event, and :class:`~pai_autopilot.errors.TransientError` (retried) when the
+    cloud is temporarily unavailable.
+    """
+    records = oss_records(parse_event(event))
+    if not records:
+        raise EventParseError("the event carries no OSS record")
+    settings = settings or current_settings()
+    log = get_logger()
+    results: list[dict[str, Any]] = []
+    runtime = None
+    config = None
+    for record in records:
+        bind(event_id=record.dedupe_key)
+        if not record.event_name.startswith("ObjectCreated:"):
+            results.append(_skip(record, "ignored", f"{record.event_name} is not an ObjectCreated event"))
+            continue
+        config = config or load_config(settings.config_path)
+        match = match_marker(config, record.bucket, record.key, expected_bucket=settings.bucket)
+        if isinstance(match, NoMatch):
+            log.info("object ignored", key=record.key, reason=match.reason)
+            results.append(_skip(record, "ignored", match.reason))
+            continue
+        if isinstance(match, BadVersion):
+            log.warning("marker rejected", key=record.key, pipeline=match.pipeline, reason=match.reason)
+            results.append(_skip(record, "rejected", match.reason))
+            continue
+        bind(correlation_id=run_id(match.pipeline, match.version))
+        if runtime is None:
+            from ..clients import Credentials
+            from ..runtime import Runtime
+
+            creds = credentials or Credentials.from_env(context=context)
+            runtime = Runtime(settings, config, creds, request_id=getattr(context, "request_id", None))
+        from .submit import submit_run
+
+        results.append({"key": record.key, **submit_run(runtime, match).as_dict()})
+    outcome = next(o for o in _PRECEDENCE if o == "ignored" or any(r["outcome"] == o for r in results))
+    return {"outcome": outcome, "records": results}
+
+
+def _skip(record: OssRecord, outcome: str, reason: str) -> dict[str, Any]:
+    return {"outcome": outcome, "key": record.key, "reason": reason}

@@ -1,0 +1,162 @@
+"""Submitting a training run exactly once: claim in the ledger, then create the DLC job.
+
+Two guards make a repeated marker, a re-delivered event or a crash harmless:
+
+1. the ledger claim (record 0 of ``runs/<pipeline>/<run>``, an exclusive write): one
+   invocation owns the submission; the others see its record and stop, wait, or — when the
+   claim is older than the lease (the claimant crashed) — take it over with an exclusive
+   append;
+2. the DLC display name is the run id: before creating a job, the owner looks it up with
+   ListJobs, so a crash between CreateJob and the ledger write never yields a second job.
+
+:func:`decide_on_existing` is the pure decision; :func:`submit_run` applies it.
+
+Example
+-------
+>>> from ..ledger import Record
+>>> r = Record(entity="runs/demo/x", seq=1, state="submitted", at=0.0, data={"job_id": "dlc1"})
+>>> decide_on_existing(r, now=10.0, lease_seconds=900, request_id="r2")
+Verdict(action='noop', reason='run already submitted (job dlc1)')
+>>> c = Record(entity="runs/demo/x", seq=0, state="claimed", at=0.0, by="r1")
+>>> decide_on_existing(c, now=5.0, lease_seconds=900, request_id="r2").action
+'wait'
+>>> decide_on_existing(c, now=901.0, lease_seconds=900, request_id="r2").action
+'takeover'
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from typing import Any, Literal
+
+from ..errors import ConflictError, InvalidInputError, TransientError, classify_sdk_error
+from ..ledger import LedgerConflict, Record
+from ..log import get_logger
+from ..runtime import Runtime
+from .datasets import DatasetVersion
+from .jobs import TAG_RUN_ID, create_job_body, run_uris
+from .runs import run_entity, run_id
+
+Action = Literal["noop", "wait", "takeover"]
+
+
+@dataclasses.dataclass(frozen=True)
+class Verdict:
+    action: Action
+    reason: str
+
+
+@dataclasses.dataclass(frozen=True)
+class RunOutcome:
+    """What happened to one dataset version: ``submitted``, ``duplicate`` or ``rejected``."""
+
+    outcome: Literal["submitted", "duplicate", "rejected"]
+    run_id: str
+    pipeline: str
+    version: str
+    job_id: str | None = None
+    reason: str = ""
+    found_existing_job: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in dataclasses.asdict(self).items() if v not in (None, "", False)}
+
+
+def decide_on_existing(latest: Record | None, *, now: float, lease_seconds: int, request_id: str | None) -> Verdict:
+    """What to do when the run's claim was already taken (pure)."""
+    if latest is None:
+        return Verdict("wait", "the claim exists but is not listed yet")
+    if latest.state != "claimed":
+        job = latest.data.get("job_id")
+        return Verdict("noop", f"run already {latest.state}" + (f" (job {job})" if job else ""))
+    if request_id and latest.by == request_id:
+        return Verdict("takeover", "a retry of the invocation that claimed the run")
+    age = now - latest.at
+    if age >= lease_seconds:
+        return Verdict("takeover", f"claim by {latest.by} is {age:.0f}s old (lease {lease_seconds}s): its owner stopped")
+    return Verdict("wait", f"claimed {age:.1f}s ago by {latest.by}; its owner is submitting")
+
+
+def submit_run(rt: Runtime, dataset: DatasetVersion, *, wait_seconds: float = 5.0, poll_seconds: float = 0.25) -> RunOutcome:
+    """Claim the run for ``dataset`` and make sure exactly one DLC job exists for it."""
+    run = run_id(dataset.pipeline, dataset.version)
+    entity = run_entity(dataset.pipeline, run)
+    log = get_logger(run_id=run, pipeline=dataset.pipeline, version=dataset.version)
+    data = {
+        "pipeline": dataset.pipeline,
+        "version": dataset.version,
+        "marker_key": dataset.marker_key,
+        **run_uris(rt.config, dataset, run),
+    }
+    ledger = rt.ledger
+    try:
+        record = ledger.claim(entity, "claimed", data, correlation_id=run, by=rt.request_id)
+        log.info("run claimed", entity=entity)
+    except LedgerConflict:
+        owned = _wait_or_take_over(rt, entity, data, wait_seconds, poll_seconds, log)
+        if isinstance(owned, RunOutcome):
+            return owned
+        record = owned
+    try:
+        job_id, existed = _ensure_job(rt, dataset, run, since=record.at)
+    except InvalidInputError as exc:
+        ledger.append(entity, "rejected", {"reason": str(exc)}, after=record, by=rt.request_id)
+        log.warning("run rejected", reason=str(exc))
+        return RunOutcome("rejected", run, dataset.pipeline, dataset.version, reason=str(exc))
+    try:
+        ledger.append(entity, "submitted", {"job_id": job_id, "display_name": run}, after=record, by=rt.request_id)
+    except LedgerConflict as exc:  # only if a takeover raced us past the lease: report, don't guess
+        raise ConflictError(f"run {run} changed while submitting job {job_id}") from exc
+    log.info("job submitted" if not existed else "job found", job_id=job_id)
+    return RunOutcome("submitted", run, dataset.pipeline, dataset.version, job_id=job_id, found_existing_job=existed)
+
+
+def _wait_or_take_over(
+    rt: Runtime, entity: str, data: dict[str, Any], wait_seconds: float, poll_seconds: float, log: Any
+) -> Record | RunOutcome:
+    pipeline, version = data["pipeline"], data["version"]
+    run = entity.rsplit("/", 1)[-1]
+    deadline = time.monotonic() + wait_seconds
+    while True:
+        latest = rt.ledger.latest(entity)
+        verdict = decide_on_existing(latest, now=rt.now(), lease_seconds=rt.settings.lease_seconds, request_id=rt.request_id)
+        if verdict.action == "noop":
+            log.info("duplicate marker", reason=verdict.reason)
+            job = latest.data.get("job_id") if latest else None
+            return RunOutcome("duplicate", run, pipeline, version, job_id=job, reason=verdict.reason)
+        if verdict.action == "takeover" and latest is not None:
+            try:
+                record = rt.ledger.append(entity, "claimed", {**data, "takeover": verdict.reason}, after=latest, by=rt.request_id)
+            except LedgerConflict:
+                continue
+            log.warning("run taken over", reason=verdict.reason)
+            return record
+        if time.monotonic() >= deadline:
+            raise TransientError(f"run {run} is busy: {verdict.reason}")
+        time.sleep(poll_seconds)
+
+
+def _ensure_job(rt: Runtime, dataset: DatasetVersion, run: str, *, since: float) -> tuple[str, bool]:
+    """The job id for ``run``: an existing job with that display name, else a new one."""
+    from alibabacloud_pai_dlc20201203 import models as dlc_models
+
+    dlc = rt.clients.dlc
+    start = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(since - 86_400))
+    query = dlc_models.ListJobsRequest(
+        display_name=run, workspace_id=rt.workspace_id or None, start_time=start, page_size=100, show_own=False
+    )
+    try:
+        jobs = dlc.list_jobs(query).body.jobs or []
+    except Exception as exc:  # SDK errors come in several classes; classify them all
+        raise classify_sdk_error(exc, "ListJobs") from exc
+    for job in jobs:
+        tags = (job.settings.tags if job.settings else None) or {}
+        if job.display_name == run and tags.get(TAG_RUN_ID, run) == run:
+            return job.job_id, True
+    body = create_job_body(rt.config, dataset, run=run, workspace_id=rt.workspace_id)
+    try:
+        response = dlc.create_job(dlc_models.CreateJobRequest().from_map(body))
+    except Exception as exc:
+        raise classify_sdk_error(exc, "CreateJob") from exc
+    return response.body.job_id, False

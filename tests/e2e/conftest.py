@@ -1,0 +1,42 @@
+"""Fixtures for whole flows: localcloud running the project's own s.yaml functions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+BUCKET = "autopilot-demo"
+
+
+@pytest.fixture(scope="session")
+def _project_cloud():
+    from localcloud import LocalCloud
+
+    cloud = LocalCloud(
+        project_dir=ROOT,
+        function_env={"AUTOPILOT_CONFIG": str(ROOT / "autopilot.yaml"), "AUTOPILOT_LOG_LEVEL": "DEBUG"},
+        retry_delay_scale=0.05,
+    ).start()
+    yield cloud
+    cloud.stop()
+
+
+@pytest.fixture
+def project_cloud(_project_cloud: Any) -> Any:
+    """localcloud with the project's functions on their triggers; reset, bucket created."""
+    _project_cloud.reset()
+    _project_cloud.oss.create_bucket(BUCKET)
+    return _project_cloud
+
+
+@pytest.fixture
+def sdk(project_cloud: Any) -> Any:
+    """Real SDK clients (oss2 bucket, DLC) built by the project's own client factory."""
+    from pai_autopilot.clients import Clients, Credentials
+    from pai_autopilot.settings import Settings
+
+    env = project_cloud.env(BUCKET)
+    return Clients(Settings.resolve(environ=env), Credentials.from_env(env))

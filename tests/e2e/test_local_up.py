@@ -1,0 +1,95 @@
+"""`pai-autopilot local up` in the foreground + `local env` in a shell, as a newcomer uses them."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import oss2
+import requests
+from alibabacloud_pai_dlc20201203 import models
+from alibabacloud_pai_dlc20201203.client import Client
+from alibabacloud_tea_openapi.models import Config
+
+ROOT = Path(__file__).resolve().parents[2]
+CLI = str(Path(sys.executable).parent / "pai-autopilot")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def exported(port: int) -> dict[str, str]:
+    out = subprocess.run([CLI, "local", "env", "--port", str(port)], capture_output=True, text=True, check=True, cwd=ROOT).stdout
+    env = {}
+    for line in out.splitlines():
+        assert line.startswith("export ")
+        key, _, value = line.removeprefix("export ").partition("=")
+        env[key] = shlex.split(value)[0]
+    return env
+
+
+def test_local_env_prints_the_exports():
+    env = exported(9911)
+    assert env == {
+        "ALIBABA_CLOUD_ACCESS_KEY_ID": env["ALIBABA_CLOUD_ACCESS_KEY_ID"],
+        "ALIBABA_CLOUD_ACCESS_KEY_SECRET": env["ALIBABA_CLOUD_ACCESS_KEY_SECRET"],
+        "ALIBABA_CLOUD_REGION_ID": "cn-hangzhou",
+        "AUTOPILOT_ENDPOINT": "http://127.0.0.1:9911",
+        "AUTOPILOT_BUCKET": "autopilot-demo",
+    }
+
+
+def test_local_up_then_a_real_client_upload_yields_one_job():
+    port = free_port()
+    server = subprocess.Popen(
+        [CLI, "local", "up", "--port", str(port), "--quiet"], cwd=ROOT,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    try:
+        env = exported(port)
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if requests.get(env["AUTOPILOT_ENDPOINT"] + "/_localcloud/health", timeout=1).ok:
+                    break
+            except requests.ConnectionError:
+                pass
+            assert time.monotonic() < deadline, "localcloud did not come up"
+            time.sleep(0.1)
+        # A newcomer's script: oss2 with the exported credentials uploads a dataset version
+        auth = oss2.Auth(env["ALIBABA_CLOUD_ACCESS_KEY_ID"], env["ALIBABA_CLOUD_ACCESS_KEY_SECRET"])
+        bucket = oss2.Bucket(auth, env["AUTOPILOT_ENDPOINT"], env["AUTOPILOT_BUCKET"])
+        bucket.put_object("datasets/demo/v1/part-0.csv", b"x,y\n1,3\n")
+        bucket.put_object("datasets/demo/v1/_SUCCESS", b"")
+        bucket.put_object("datasets/demo/v1/_SUCCESS", b"")  # uploaded twice
+        dlc = Client(Config(
+            access_key_id=env["ALIBABA_CLOUD_ACCESS_KEY_ID"], access_key_secret=env["ALIBABA_CLOUD_ACCESS_KEY_SECRET"],
+            endpoint=env["AUTOPILOT_ENDPOINT"].removeprefix("http://"), protocol="http",
+        ))
+        deadline = time.monotonic() + 60
+        while True:
+            records = requests.get(env["AUTOPILOT_ENDPOINT"] + "/_localcloud/fc/invocations", timeout=5).json()
+            done = [r for r in records if r["status"] in ("succeeded", "dead")]
+            if len(done) == 2:
+                break
+            assert time.monotonic() < deadline, records
+            time.sleep(0.2)
+        jobs = dlc.list_jobs(models.ListJobsRequest()).body.jobs
+        assert len(jobs) == 1
+        assert "--dataset-uri oss://autopilot-demo/datasets/demo/v1/" in jobs[0].user_command
+        job = dlc.get_job(jobs[0].job_id, models.GetJobRequest()).body
+        assert job.data_sources[0].uri == "oss://autopilot-demo/datasets/demo/v1/"
+        assert sorted(r["outcome"] for r in done) == ["duplicate", "submitted"]
+    finally:
+        server.terminate()
+        output, _ = server.communicate(timeout=15)
+    assert f"localcloud on http://127.0.0.1:{port}" in output
+    assert server.returncode in (0, -15), output
