@@ -1,0 +1,375 @@
+"""OSS's HTTP layer: parse each request, call one backend method, serialize the answer as OSS does.
+
+No validation happens here: values go to :class:`~localcloud.oss.models.OssBackend` as strings.
+XML bodies carry exactly the elements ``oss2.xml_utils`` parsers require; object metadata
+travels in headers (``ETag``, ``x-oss-hash-crc64ecma``, ``x-oss-meta-*``…).
+
+Example
+-------
+>>> body = xml_document(element("LocationConstraint", "oss-cn-hangzhou"))
+>>> body.decode().splitlines()[1]
+'<LocationConstraint>oss-cn-hangzhou</LocationConstraint>'
+"""
+
+from __future__ import annotations
+
+import base64
+import xml.etree.ElementTree as ET
+from collections.abc import Iterable
+from typing import Any
+from urllib.parse import parse_qsl, unquote
+
+from werkzeug.wrappers import Request, Response
+
+from ..core.errors import ServiceError
+from ..edge import raw_path_and_query
+from . import exceptions as err
+from .auth import SignedRequest
+from .listing import ObjectList
+from .models import Caller, OssBackend
+from .storage import BucketInfo, ObjectMeta
+from .urls import BUCKET, OBJECT, SERVICE
+from .utils import http_date, iso8601, url_encode
+
+XML_CONTENT_TYPE = "application/xml"
+#: Standard headers an upload may set and GET/HEAD return.
+KEPT_HEADERS = ("Cache-Control", "Content-Disposition", "Content-Encoding", "Content-Language", "Expires")
+#: ``response-*`` query parameters of GetObject and the header each one overrides.
+RESPONSE_OVERRIDES = {
+    "response-content-type": "Content-Type", "response-content-language": "Content-Language",
+    "response-expires": "Expires", "response-cache-control": "Cache-Control",
+    "response-content-disposition": "Content-Disposition", "response-content-encoding": "Content-Encoding",
+}
+
+
+# -- XML -------------------------------------------------------------------------------------
+def element(tag: str, text: Any = None, parent: ET.Element | None = None) -> ET.Element:
+    """A new element (under ``parent`` when given); booleans render as ``true``/``false``."""
+    node = ET.Element(tag) if parent is None else ET.SubElement(parent, tag)
+    if isinstance(text, bool):
+        node.text = "true" if text else "false"
+    elif text is not None:
+        node.text = str(text)
+    return node
+
+
+def xml_document(root: ET.Element) -> bytes:
+    return ('<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode")).encode("utf-8")
+
+
+def error_document(error: ServiceError, request_id: str, host_id: str) -> bytes:
+    """``<Error><Code/><Message/><RequestId/><HostId/>…</Error>`` with the error's extra elements."""
+    root = element("Error")
+    for tag, text in (("Code", error.code), ("Message", error.message), ("RequestId", request_id),
+                      ("HostId", host_id), *error.extra.items()):
+        element(tag, text, root)
+    return xml_document(root)
+
+
+def error_response(error: ServiceError, request_id: str, *, host_id: str, method: str) -> Response:
+    """The error as OSS sends it; a HEAD answer carries the document base64'd in ``x-oss-err``."""
+    headers = {"x-oss-request-id": request_id, **error.headers}
+    if error.status == 304:
+        return Response(status=304, headers=headers)
+    body = error_document(error, request_id, host_id)
+    if method == "HEAD":
+        headers["x-oss-err"] = base64.b64encode(body).decode("ascii")
+        return Response(b"", status=error.status, headers=headers, content_type=XML_CONTENT_TYPE)
+    return Response(body, status=error.status, headers=headers, content_type=XML_CONTENT_TYPE)
+
+
+def _owner(parent: ET.Element, owner_id: str) -> None:
+    owner = element("Owner", parent=parent)
+    element("ID", owner_id, owner)
+    element("DisplayName", owner_id, owner)
+
+
+def _contents(parent: ET.Element, meta: ObjectMeta, encode: bool, owner_id: str | None) -> None:
+    node = element("Contents", parent=parent)
+    element("Key", url_encode(meta.key) if encode else meta.key, node)
+    element("LastModified", iso8601(meta.last_modified), node)
+    element("ETag", f'"{meta.etag}"', node)
+    element("Type", meta.object_type, node)
+    element("Size", meta.size, node)
+    element("StorageClass", meta.storage_class, node)
+    if owner_id is not None:
+        _owner(node, owner_id)
+
+
+def object_list_document(page: ObjectList, *, v2: bool) -> bytes:
+    """``ListBucketResult`` of ListObjectsV2 (``v2``) or ListObjects."""
+    encode = page.encoding_type == "url"
+
+    def enc(value: str) -> str:
+        return url_encode(value) if encode else value
+
+    root = element("ListBucketResult")
+    element("Name", page.bucket, root)
+    element("Prefix", enc(page.prefix), root)
+    if v2:
+        if page.continuation_token:
+            element("ContinuationToken", page.continuation_token, root)
+    else:
+        element("Marker", enc(page.marker), root)
+    element("MaxKeys", page.max_keys, root)
+    element("Delimiter", enc(page.delimiter), root)
+    if v2 and page.start_after:
+        element("StartAfter", enc(page.start_after), root)
+    if encode:
+        element("EncodingType", "url", root)
+    element("IsTruncated", page.is_truncated, root)
+    if page.is_truncated:
+        element("NextContinuationToken" if v2 else "NextMarker", enc(page.next_marker), root)
+    if v2:
+        element("KeyCount", page.key_count, root)
+    for meta in page.objects:
+        _contents(root, meta, encode, page.owner_id if page.fetch_owner else None)
+    for prefix in page.common_prefixes:
+        element("Prefix", enc(prefix), element("CommonPrefixes", parent=root))
+    return xml_document(root)
+
+
+def _bucket_fields(parent: ET.Element, info: BucketInfo, region: str) -> None:
+    element("CreationDate", iso8601(info.created), parent)
+    element("ExtranetEndpoint", f"oss-{region}.aliyuncs.com", parent)
+    element("IntranetEndpoint", f"oss-{region}-internal.aliyuncs.com", parent)
+    element("Location", f"oss-{region}", parent)
+    element("Name", info.name, parent)
+    element("Region", region, parent)
+    element("StorageClass", info.storage_class, parent)
+
+
+class OssRequest:
+    """One OSS call, parsed: bucket and decoded key from the raw path, query pairs, headers, body."""
+
+    def __init__(self, request: Request, request_id: str) -> None:
+        self.request = request
+        self.request_id = request_id
+        self.method = request.method.upper()
+        raw_path, raw_query = raw_path_and_query(request.environ)
+        bucket, _, raw_key = raw_path.lstrip("/").partition("/")
+        self.bucket = unquote(bucket)
+        try:
+            self.key = unquote(raw_key, errors="strict")
+        except UnicodeDecodeError:
+            raise err.invalid_object_name(raw_key, "The object name is not valid UTF-8.") from None
+        self.shape = OBJECT if self.key else BUCKET if self.bucket else SERVICE
+        self.query = parse_qsl(raw_query, keep_blank_values=True)
+        self.params = dict(self.query)
+        self.headers = request.headers
+        self.body = request.get_data(cache=True)
+        self.caller = Caller(request_id=request_id, source_ip=request.remote_addr or "")
+
+    def signed(self) -> SignedRequest:
+        return SignedRequest(self.method, self.bucket, self.key, self.query, self.headers.items(), self.body)
+
+    def header(self, name: str) -> str | None:
+        return self.headers.get(name)
+
+    def user_meta(self) -> dict[str, str]:
+        return {name.lower(): value for name, value in self.headers.items() if name.lower().startswith("x-oss-meta-")}
+
+    def kept_headers(self) -> dict[str, str]:
+        return {name: self.headers[name] for name in KEPT_HEADERS if self.headers.get(name)}
+
+    @property
+    def host_id(self) -> str:
+        return self.request.host or "localhost"
+
+
+class OssResponses:
+    """One method per OSS operation (named in :data:`~localcloud.oss.urls.ROUTES`)."""
+
+    def __init__(self, backend: OssBackend) -> None:
+        self.backend = backend
+
+    # -- service and buckets ---------------------------------------------------------------
+    def list_buckets(self, req: OssRequest) -> Response:
+        page = self.backend.list_buckets(
+            prefix=req.params.get("prefix"), marker=req.params.get("marker"), max_keys=req.params.get("max-keys")
+        )
+        root = element("ListAllMyBucketsResult")
+        _owner(root, page.owner_id)
+        element("Prefix", page.prefix, root)
+        element("Marker", page.marker, root)
+        element("MaxKeys", page.max_keys, root)
+        element("IsTruncated", page.is_truncated, root)
+        if page.is_truncated:
+            element("NextMarker", page.next_marker, root)
+        buckets = element("Buckets", parent=root)
+        for info in page.buckets:
+            _bucket_fields(element("Bucket", parent=buckets), info, self.backend.region)
+        return _xml(root)
+
+    def create_bucket(self, req: OssRequest) -> Response:
+        config = _parse_xml(req.body, "CreateBucketConfiguration") if req.body.strip() else None
+        self.backend.create_bucket(
+            req.bucket, acl=req.header("x-oss-acl"),
+            storage_class=_text(config, "StorageClass"), redundancy=_text(config, "DataRedundancyType"),
+        )
+        return Response(b"", status=200, headers={"Location": f"/{req.bucket}"})
+
+    def delete_bucket(self, req: OssRequest) -> Response:
+        self.backend.delete_bucket(req.bucket)
+        return Response(b"", status=204)
+
+    def get_bucket_info(self, req: OssRequest) -> Response:
+        info = self.backend.get_bucket_info(req.bucket)
+        root = element("BucketInfo")
+        bucket = element("Bucket", parent=root)
+        element("AccessMonitor", "Disabled", bucket)
+        _bucket_fields(bucket, info, self.backend.region)
+        element("DataRedundancyType", info.redundancy, bucket)
+        element("TransferAcceleration", "Disabled", bucket)
+        element("CrossRegionReplication", "Disabled", bucket)
+        element("ResourceGroupId", "rg-default", bucket)
+        _owner(bucket, self.backend.account_id)
+        element("Grant", info.acl, element("AccessControlList", parent=bucket))
+        element("SSEAlgorithm", "None", element("ServerSideEncryptionRule", parent=bucket))
+        return _xml(root)
+
+    def get_bucket_location(self, req: OssRequest) -> Response:
+        return _xml(element("LocationConstraint", self.backend.get_bucket_location(req.bucket)))
+
+    def get_bucket_stat(self, req: OssRequest) -> Response:
+        root = element("BucketStat")
+        for tag, value in self.backend.get_bucket_stat(req.bucket).items():
+            element(tag, value, root)
+        return _xml(root)
+
+    # -- listing ---------------------------------------------------------------------------
+    def list_objects_v2(self, req: OssRequest) -> Response:
+        p = req.params
+        page = self.backend.list_objects_v2(
+            req.bucket, prefix=p.get("prefix"), delimiter=p.get("delimiter"), max_keys=p.get("max-keys"),
+            continuation_token=p.get("continuation-token"), start_after=p.get("start-after"),
+            fetch_owner=p.get("fetch-owner"), encoding_type=p.get("encoding-type"),
+        )
+        return _xml(object_list_document(page, v2=True))
+
+    def list_objects(self, req: OssRequest) -> Response:
+        p = req.params
+        page = self.backend.list_objects(
+            req.bucket, prefix=p.get("prefix"), delimiter=p.get("delimiter"), marker=p.get("marker"),
+            max_keys=p.get("max-keys"), encoding_type=p.get("encoding-type"),
+        )
+        return _xml(object_list_document(page, v2=False))
+
+    # -- objects ---------------------------------------------------------------------------
+    def put_object(self, req: OssRequest) -> Response:
+        meta = self.backend.put_object(
+            req.bucket, req.key, req.body, content_type=req.header("Content-Type"),
+            content_md5=req.header("Content-MD5"), user_meta=req.user_meta(), headers=req.kept_headers(),
+            forbid_overwrite=req.header("x-oss-forbid-overwrite"), storage_class=req.header("x-oss-storage-class"),
+            object_acl=req.header("x-oss-object-acl"), caller=req.caller,
+        )
+        headers = {"ETag": f'"{meta.etag}"', "x-oss-hash-crc64ecma": str(meta.crc64)}
+        if meta.content_md5:
+            headers["Content-MD5"] = meta.content_md5
+        return Response(b"", status=200, headers=headers)
+
+    def copy_object(self, req: OssRequest) -> Response:
+        source = (req.header("x-oss-copy-source") or "").split("?", 1)[0]
+        source_bucket, _, source_key = source.lstrip("/").partition("/")
+        meta = self.backend.copy_object(
+            unquote(source_bucket), unquote(source_key), req.bucket, req.key,
+            metadata_directive=req.header("x-oss-metadata-directive"), content_type=req.header("Content-Type"),
+            user_meta=req.user_meta(), headers=req.kept_headers(),
+            forbid_overwrite=req.header("x-oss-forbid-overwrite"), caller=req.caller,
+        )
+        root = element("CopyObjectResult")
+        element("ETag", f'"{meta.etag}"', root)
+        element("LastModified", iso8601(meta.last_modified), root)
+        response = _xml(root)
+        response.headers["ETag"] = f'"{meta.etag}"'
+        response.headers["x-oss-hash-crc64ecma"] = str(meta.crc64)
+        return response
+
+    def get_object(self, req: OssRequest) -> Response:
+        read = self.backend.get_object(
+            req.bucket, req.key, range_header=req.header("Range"),
+            range_behavior=req.header("x-oss-range-behavior"), **_conditions(req),
+        )
+        response = Response(read.data, status=206 if read.range else 200)
+        _object_headers(response, read.meta)
+        if read.range is not None:
+            response.headers["Content-Range"] = f"bytes {read.range[0]}-{read.range[1]}/{read.meta.size}"
+        for param, header in RESPONSE_OVERRIDES.items():
+            if req.params.get(param):
+                response.headers[header] = req.params[param]
+        return response
+
+    def head_object(self, req: OssRequest) -> Response:
+        meta = self.backend.head_object(req.bucket, req.key, **_conditions(req))
+        response = Response(b"", status=200)
+        _object_headers(response, meta)
+        response.headers["Content-Length"] = str(meta.size)
+        return response
+
+    def get_object_meta(self, req: OssRequest) -> Response:
+        meta = self.backend.get_object_meta(req.bucket, req.key)
+        response = Response(b"", status=200)
+        response.headers.update({"ETag": f'"{meta.etag}"', "Last-Modified": http_date(meta.last_modified)})
+        response.headers["Content-Length"] = str(meta.size)
+        return response
+
+    def delete_object(self, req: OssRequest) -> Response:
+        self.backend.delete_object(req.bucket, req.key, caller=req.caller)
+        return Response(b"", status=204)
+
+    def delete_objects(self, req: OssRequest) -> Response:
+        root_in = _parse_xml(req.body, "Delete")
+        keys = [node.text or "" for node in root_in.findall("Object/Key")]
+        quiet = (_text(root_in, "Quiet") or "false").lower() == "true"
+        deleted = self.backend.delete_objects(
+            req.bucket, keys, content_md5=req.header("Content-MD5"), body=req.body, caller=req.caller
+        )
+        encode = (req.params.get("encoding-type") or "").lower() == "url"
+        root = element("DeleteResult")
+        if encode:
+            element("EncodingType", "url", root)
+        for key in [] if quiet else deleted:
+            element("Key", url_encode(key) if encode else key, element("Deleted", parent=root))
+        return _xml(root)
+
+
+def _xml(root: ET.Element | bytes) -> Response:
+    body = root if isinstance(root, bytes) else xml_document(root)
+    return Response(body, status=200, content_type=XML_CONTENT_TYPE)
+
+
+def _parse_xml(body: bytes, root_tag: str) -> ET.Element:
+    try:
+        root = ET.fromstring(body)
+    except ET.ParseError:
+        raise err.malformed_xml() from None
+    if root.tag != root_tag:
+        raise err.malformed_xml()
+    return root
+
+
+def _text(root: ET.Element | None, path: str) -> str | None:
+    node = root.find(path) if root is not None else None
+    return node.text if node is not None else None
+
+
+def _conditions(req: OssRequest) -> dict[str, str | None]:
+    return {
+        "if_match": req.header("If-Match"), "if_none_match": req.header("If-None-Match"),
+        "if_modified_since": req.header("If-Modified-Since"),
+        "if_unmodified_since": req.header("If-Unmodified-Since"),
+    }
+
+
+def _object_headers(response: Response, meta: ObjectMeta) -> None:
+    headers: Iterable[tuple[str, str]] = [
+        ("Content-Type", meta.content_type), ("ETag", f'"{meta.etag}"'),
+        ("Last-Modified", http_date(meta.last_modified)), ("Accept-Ranges", "bytes"),
+        ("x-oss-object-type", meta.object_type), ("x-oss-storage-class", meta.storage_class),
+        ("x-oss-hash-crc64ecma", str(meta.crc64)),
+        *meta.headers.items(), *meta.user_meta.items(),
+    ]
+    if meta.content_md5:
+        headers = [*headers, ("Content-MD5", meta.content_md5)]
+    for name, value in headers:
+        response.headers[name] = value

@@ -1,0 +1,100 @@
+"""OSS routing: a declarative table from (method, resource shape, selecting subresource) to an action.
+
+A request's *shape* is ``service`` (``/``), ``bucket`` (``/<bucket>/``) or ``object``
+(``/<bucket>/<key>``). Its *selector* is the subresource query parameter naming an operation
+(``?bucketInfo``, ``?delete``, ``?list-type=2``…); parameters that only modify an operation
+(``response-content-type``, ``continuation-token``…) select nothing. A route without selector
+only matches requests without one, so an unsupported subresource is never mistaken for a plain
+GET: it is answered ``NotImplemented``.
+
+Example
+-------
+>>> match_route("GET", BUCKET, {"list-type": "2", "prefix": ""}, {}).action
+'list_objects_v2'
+>>> match_route("HEAD", OBJECT, {"objectMeta": ""}, {}).action
+'get_object_meta'
+>>> try:
+...     match_route("POST", OBJECT, {}, {})
+... except Exception as exc:
+...     print(exc.code, exc.status)
+MethodNotAllowed 405
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Container, Mapping
+
+from . import exceptions as err
+from .auth import SUBRESOURCES
+
+SERVICE, BUCKET, OBJECT = "service", "bucket", "object"
+
+
+@dataclasses.dataclass(frozen=True)
+class Route:
+    """``action`` (a method of :class:`~localcloud.oss.responses.OssResponses`) serves requests with
+    this method and shape whose selector is ``selector`` and that carry ``header`` (when given)."""
+
+    method: str
+    shape: str
+    action: str
+    selector: str | None = None
+    header: str | None = None
+
+
+ROUTES: tuple[Route, ...] = (
+    Route("GET", SERVICE, "list_buckets"),
+    Route("PUT", BUCKET, "create_bucket"),
+    Route("DELETE", BUCKET, "delete_bucket"),
+    Route("GET", BUCKET, "list_objects_v2", selector="list-type"),
+    Route("GET", BUCKET, "list_objects"),
+    Route("GET", BUCKET, "get_bucket_info", selector="bucketInfo"),
+    Route("GET", BUCKET, "get_bucket_location", selector="location"),
+    Route("GET", BUCKET, "get_bucket_stat", selector="stat"),
+    Route("POST", BUCKET, "delete_objects", selector="delete"),
+    Route("PUT", OBJECT, "copy_object", header="x-oss-copy-source"),
+    Route("PUT", OBJECT, "put_object"),
+    Route("GET", OBJECT, "get_object"),
+    Route("HEAD", OBJECT, "head_object"),
+    Route("HEAD", OBJECT, "get_object_meta", selector="objectMeta"),
+    Route("DELETE", OBJECT, "delete_object"),
+)
+
+#: Subresources that modify an operation instead of selecting one.
+MODIFIERS = frozenset({
+    "response-cache-control", "response-content-disposition", "response-content-encoding",
+    "response-content-language", "response-content-type", "response-expires", "continuation-token",
+    "security-token", "versionId", "position", "x-oss-traffic-limit", "x-oss-request-payer",
+    "x-oss-ac-forward-allow", "x-oss-ac-source-ip", "x-oss-ac-subnet-mask", "x-oss-ac-vpc-id",
+})
+_RESOURCE_TYPES = {SERVICE: "Service", BUCKET: "Bucket", OBJECT: "Object"}
+
+
+def selectors_of(params: Mapping[str, str]) -> set[str]:
+    """The operation-selecting parameters among a request's query parameters."""
+    found = {name for name in params if name in SUBRESOURCES and name not in MODIFIERS}
+    if "list-type" in params:
+        found.add("list-type")
+    return found
+
+
+def match_route(method: str, shape: str, params: Mapping[str, str], headers: Container[str]) -> Route:
+    """The route for a request, or ``MethodNotAllowed`` / ``NotImplemented``.
+
+    ``headers`` must answer ``in`` case-insensitively (werkzeug's ``Headers`` does).
+    """
+    selectors = selectors_of(params)
+    for route in ROUTES:
+        if route.method != method or route.shape != shape:
+            continue
+        if route.header is not None and route.header not in headers:
+            continue
+        if route.selector is None and selectors:
+            continue
+        if route.selector is not None and route.selector not in selectors:
+            continue
+        return route
+    if any(route.method == method and route.shape == shape for route in ROUTES):
+        raise err.not_implemented(f"{method} {_RESOURCE_TYPES[shape]} ?{'&'.join(sorted(selectors))}")
+    raise err.method_not_allowed(method, _RESOURCE_TYPES[shape])
