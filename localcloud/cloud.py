@@ -84,6 +84,7 @@ class LocalCloud:
             credentials=self.credentials,
         )
         self._server: ThreadedServer | None = None
+        self._standing_buckets: set[str] = set()
 
     # -- lifecycle ---------------------------------------------------------------------------
     def start(self, port: int = 0, host: str = "127.0.0.1") -> LocalCloud:
@@ -141,13 +142,20 @@ class LocalCloud:
         return [*names, "fc"] if self.fc is not None else names
 
     # -- control -----------------------------------------------------------------------------
+    def create_bucket(self, name: str) -> None:
+        """Create a bucket that stays across :meth:`reset` (the ones the configuration names)."""
+        self._standing_buckets.add(name)
+        self.oss.create_bucket(name)
+
     def reset(self) -> None:
-        """Forget every object, job and invocation; keep the buckets' configuration file."""
+        """Forget every object, job and invocation; re-create the standing buckets, empty."""
         if self.fc is not None:
             self.fc.reset()
         self.oss.reset()
         self.dlc.reset()
         self.clock.reset()
+        for name in sorted(self._standing_buckets):
+            self.oss.create_bucket(name)
 
     def advance(self, seconds: float) -> None:
         """Advance the clock and let time-driven behaviour (timers, lifecycles) follow."""

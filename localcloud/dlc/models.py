@@ -10,7 +10,7 @@ Example
 >>> clock = Clock(); clock.freeze(0)
 >>> dlc = DlcBackend(clock=clock, region="cn-hangzhou", account_id="1")
 >>> job = dlc.create_job({"DisplayName": "a", "JobType": "PyTorchJob", "UserCommand": "echo",
-...                       "JobSpecs": [{"Type": "Worker", "Image": "img", "PodCount": 1}]})
+...                       "JobSpecs": [{"Type": "Worker", "Image": "img", "PodCount": 1, "EcsSpec": "ecs.c6.large"}]})
 >>> job.status
 'Creating'
 >>> clock.advance(60); dlc.get_job(job.job_id).status

@@ -20,15 +20,15 @@ def _project_cloud():
         function_env={"AUTOPILOT_CONFIG": str(ROOT / "autopilot.yaml"), "AUTOPILOT_LOG_LEVEL": "DEBUG"},
         retry_delay_scale=0.05,
     ).start()
+    cloud.create_bucket(BUCKET)
     yield cloud
     cloud.stop()
 
 
 @pytest.fixture
 def project_cloud(_project_cloud: Any) -> Any:
-    """localcloud with the project's functions on their triggers; reset, bucket created."""
+    """localcloud with the project's functions on their triggers; reset (the bucket stays, empty)."""
     _project_cloud.reset()
-    _project_cloud.oss.create_bucket(BUCKET)
     return _project_cloud
 
 

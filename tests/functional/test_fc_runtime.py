@@ -156,3 +156,19 @@ def test_control_api_exposes_invocations_and_dead_letters(probe, bucket):
     assert [d["attempts"] for d in dead] == [3]
     health = requests.get(probe.url + "/_localcloud/health", timeout=5).json()
     assert health == {"status": "ok", "services": ["oss", "dlc", "fc"], "region": "cn-hangzhou"}
+
+
+def test_reset_empties_standing_buckets_but_keeps_them(probe, bucket):
+    # Given a bucket created as a standing bucket, with an object in it
+    probe.create_bucket("standing-bucket")
+    standing = oss2.Bucket(oss2.Auth(LOCAL_ACCESS_KEY_ID, LOCAL_ACCESS_KEY_SECRET), probe.url, "standing-bucket")
+    standing.put_object("a.txt", b"x")
+    # When localcloud is reset through the control API
+    import requests
+
+    assert requests.post(probe.url + "/_localcloud/reset", timeout=5).json() == {"reset": True}
+    # Then the bucket is there, empty; other buckets are gone
+    assert [o.key for o in standing.list_objects_v2().object_list] == []
+    with pytest.raises(oss2.exceptions.NoSuchBucket):
+        bucket.list_objects_v2()
+    probe.create_bucket("probe-bucket")

@@ -6,6 +6,7 @@ import json
 from urllib.parse import parse_qsl
 
 import pytest
+
 from pai_autopilot.errors import EventParseError
 from pai_autopilot.events import (
     ASSUMED_DLC_JOB_EVENT,
@@ -20,7 +21,6 @@ from pai_autopilot.events import (
     parse_dimensions,
     parse_event,
 )
-
 from tests.conftest import load_event
 
 

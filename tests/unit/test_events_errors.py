@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import doctest
-import importlib
 import json
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
 from pai_autopilot.errors import EventParseError, InvalidInputError
 from pai_autopilot.events import (
     CloudEvent,
@@ -22,7 +21,6 @@ from pai_autopilot.events import (
     parse_event,
     parse_time,
 )
-
 from tests.conftest import EVENTS_DIR, load_event
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -234,16 +232,7 @@ def test_parse_time_gives_none_for_nonsense(text):
 
 # ----------------------------------------------------------------------- docs and import cost
 
-MODULES = ["decode", "oss", "cloudevents", "timer", "http", "alarm", "alarm_values", "pai", "parse", "__init__"]
-
-
-@pytest.mark.parametrize("module", MODULES)
-def test_docstring_examples_run(module):
-    # Given each module of the package, When its doctests run, Then they all pass
-    name = "pai_autopilot.events" if module == "__init__" else f"pai_autopilot.events.{module}"
-    result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS)
-    assert result.failed == 0
-    assert result.attempted > 0
+# (every module's doctests run in tests/unit/test_doctests.py)
 
 
 def test_every_public_name_has_a_docstring_example():

@@ -9,9 +9,9 @@ import json
 from datetime import datetime, timezone
 
 import pytest
+
 from pai_autopilot.errors import EventParseError
 from pai_autopilot.events import HttpRequest, TimerEvent, parse_event
-
 from tests.conftest import load_event
 
 

@@ -9,6 +9,7 @@ import json
 from datetime import datetime, timezone
 
 import pytest
+
 from pai_autopilot.events import (
     CloudEvent,
     CloudEventBatch,
@@ -17,7 +18,6 @@ from pai_autopilot.events import (
     oss_records,
     parse_event,
 )
-
 from tests.conftest import load_event
 
 

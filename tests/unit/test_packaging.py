@@ -9,6 +9,7 @@ import sysconfig
 from pathlib import Path
 
 import pytest
+
 from pai_autopilot.packaging import PackagingError, build_code_package, pip_commands
 
 try:

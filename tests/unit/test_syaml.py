@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 import yaml
+
 from pai_autopilot.syaml import (
     EventBridgeTrigger,
     HttpTrigger,

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from pai_autopilot.syaml import SyamlError, load_syaml
 
 ROOT = Path(__file__).resolve().parents[2]

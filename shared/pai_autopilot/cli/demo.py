@@ -100,7 +100,7 @@ def demo(
     cloud.hub.subscribe(narrator)
     cloud.start()
     try:
-        cloud.oss.create_bucket(bucket_name)
+        cloud.create_bucket(bucket_name)
         narrator.say("☁", f"localcloud up at {cloud.url}; functions: {', '.join(sorted(cloud.fc.functions))}")
         env = cloud.env(bucket_name)
         settings = Settings.resolve(environ=env)

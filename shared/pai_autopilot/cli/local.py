@@ -50,7 +50,7 @@ def up(
     if cloud.fc is not None:
         cloud.fc.echo_logs = not quiet
     if bucket:
-        cloud.oss.create_bucket(bucket)
+        cloud.create_bucket(bucket)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     typer.echo(f"localcloud on http://127.0.0.1:{port}  (services: {', '.join(cloud.service_names())})")
     if bucket:

@@ -75,6 +75,7 @@ def _pipeline_problems(config: AutopilotConfig, name: str, p: Pipeline) -> Itera
 
 def _overlapping_prefixes(config: AutopilotConfig) -> Iterator[Problem]:
     items = sorted((p.dataset.prefix, name) for name, p in config.pipelines.items())
-    for (prefix_a, a), (prefix_b, b) in zip(items, items[1:]):
-        if prefix_b.startswith(prefix_a):
-            yield f"pipelines.{b}.dataset.prefix", f"{prefix_b!r} overlaps pipeline {a!r} ({prefix_a!r})"
+    for i, (prefix_b, b) in enumerate(items):
+        for prefix_a, a in items[:i]:
+            if prefix_b.startswith(prefix_a):
+                yield f"pipelines.{b}.dataset.prefix", f"{prefix_b!r} overlaps pipeline {a!r} ({prefix_a!r})"
