@@ -153,3 +153,32 @@ def test_function_logs_are_json_with_the_invocation_context(project_cloud, sdk):
     assert summary["correlation_id"] == record["result"]["records"][0]["run_id"]
     assert summary["event_id"].startswith(f"{BUCKET}/datasets/demo/v9/_SUCCESS@")
     assert all("localcloud-secret" not in json.dumps(line) for line in lines)
+
+
+@pytest.mark.parametrize(
+    ("event", "fragment"),
+    [
+        (b"not json", "decode:"),
+        (b'{"hello": "world"}', "envelope:"),
+        (b'{"triggerTime": "2026-01-01T00:00:00Z", "triggerName": "t"}', "carries no OSS record"),
+    ],
+)
+def test_malformed_events_are_rejected_once_and_not_retried(project_cloud, sdk, event, fragment):
+    project_cloud.fc.invoke_async(FUNCTION, event, source="test-garbage")
+    assert project_cloud.fc.wait_idle(30)
+    (record,) = invocations(project_cloud)
+    assert record["status"] == "succeeded" and record["attempts"] == 1
+    assert record["result"]["outcome"] == "rejected" and fragment in record["result"]["error"]
+    assert record["result"]["code"] == "EventParseError"
+    assert jobs(sdk) == []
+
+
+def test_the_sample_event_runs_through_local_invoke(project_cloud, sdk):
+    # events/ossObjectCreated.json names the demo marker: with the marker in OSS, it submits a run
+    from tests.conftest import load_event
+
+    sdk.bucket(BUCKET).put_object("datasets/demo/v1/_SUCCESS", b"")
+    assert project_cloud.fc.wait_idle(60)
+    result = project_cloud.fc.invoke_sync(FUNCTION, load_event("ossObjectCreated.json"))
+    assert result.ok and result.result["outcome"] == "duplicate"
+    assert len(jobs(sdk)) == 1
