@@ -48,7 +48,7 @@ def test_repo_package_is_flat_and_imports_with_nothing_else_on_the_path(tmp_path
     assert (out / "dataset_landed.py").read_bytes() == (ROOT / "functions" / "dataset_landed.py").read_bytes()
     assert not (out / "__init__.py").exists()
     assert (out / "pai_autopilot" / "__init__.py").is_file()
-    assert (out / "pai_autopilot" / "syaml.py").is_file()
+    assert (out / "pai_autopilot" / "syaml" / "__init__.py").is_file()
     assert (out / "autopilot.yaml").read_text() == config.read_text()
     assert not list(out.rglob("__pycache__"))
     # and the report lists every file with its size

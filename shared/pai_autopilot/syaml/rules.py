@@ -30,7 +30,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from .syaml import _CRON_TZ, _EVERY, _MAGIC, _OSS_ARN, DEFERRED_MAGIC, _is_fc3
+from .resolve import _MAGIC, DEFERRED_MAGIC
+from .specs import _CRON_TZ, _EVERY, _OSS_ARN, _is_fc3
 
 Problems = list[tuple[str, str]]
 
