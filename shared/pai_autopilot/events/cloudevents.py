@@ -34,24 +34,6 @@ STAGE = "cloudevent"
 OSS_SOURCE = "acs.oss"
 
 
-class _CloudEvent(msgspec.Struct):
-    id: str
-    source: str
-    type: str
-    specversion: str = ""
-    subject: str | None = None
-    time: str | None = None
-    datacontenttype: str | None = None
-    dataschema: str | None = None
-    data: Any = None
-    aliyunaccountid: str | None = None
-    aliyunoriginalaccountid: str | None = None
-    aliyunpublishtime: str | None = None
-    aliyuneventbusname: str | None = None
-    aliyunregionid: str | None = None
-    aliyunpublishaddr: str | None = None
-
-
 class CloudEvent(EventModel, frozen=True, kw_only=True):
     """One CloudEvent with the Alibaba extensions.
 
@@ -81,12 +63,12 @@ class CloudEvent(EventModel, frozen=True, kw_only=True):
     datacontenttype: str | None = None
     dataschema: str | None = None
     data: Any = None
-    account_id: str | None = None
-    original_account_id: str | None = None
-    publish_time: str | None = None
-    event_bus_name: str | None = None
-    region_id: str | None = None
-    publish_addr: str | None = None
+    account_id: str | None = msgspec.field(default=None, name="aliyunaccountid")
+    original_account_id: str | None = msgspec.field(default=None, name="aliyunoriginalaccountid")
+    publish_time: str | None = msgspec.field(default=None, name="aliyunpublishtime")
+    event_bus_name: str | None = msgspec.field(default=None, name="aliyuneventbusname")
+    region_id: str | None = msgspec.field(default=None, name="aliyunregionid")
+    publish_addr: str | None = msgspec.field(default=None, name="aliyunpublishaddr")
 
     @classmethod
     def from_json(cls, obj: Any, *, path: str = "$") -> CloudEvent:
@@ -99,25 +81,8 @@ class CloudEvent(EventModel, frozen=True, kw_only=True):
         ...
         pai_autopilot.errors.EventParseError: cloudevent: missing required field at $.source
         """
-        w = convert(obj, _CloudEvent, stage=STAGE, path=path)
-        return cls(
-            id=w.id,
-            source=w.source,
-            type=w.type,
-            specversion=w.specversion,
-            subject=w.subject,
-            time=w.time,
-            datacontenttype=w.datacontenttype,
-            dataschema=w.dataschema,
-            data=w.data,
-            account_id=w.aliyunaccountid,
-            original_account_id=w.aliyunoriginalaccountid,
-            publish_time=w.aliyunpublishtime,
-            event_bus_name=w.aliyuneventbusname,
-            region_id=w.aliyunregionid,
-            publish_addr=w.aliyunpublishaddr,
-            raw=obj,
-        )
+        # wire names (``aliyunaccountid``…) map to attributes through the fields' ``name=``
+        return msgspec.structs.replace(convert(obj, cls, stage=STAGE, path=path), raw=obj)
 
     @property
     def dedupe_key(self) -> str:
