@@ -23,6 +23,7 @@ from .core.credentials import (
     CredentialStore,
 )
 from .core.events import EventHub
+from .core.faults import DeliveryFaults, FaultInjector
 from .dlc import DlcService
 from .edge import Edge
 from .oss import OssService
@@ -62,6 +63,8 @@ class LocalCloud:
         self.clock = Clock()
         self.credentials = CredentialStore()
         self.hub = EventHub()
+        self.faults = FaultInjector()
+        self.delivery = DeliveryFaults()
         self.oss = OssService(
             clock=self.clock, credentials=self.credentials, hub=self.hub, region=region,
             account_id=self.account_id, data_dir=Path(data_dir) if data_dir else None,
@@ -82,6 +85,7 @@ class LocalCloud:
             pop_services={DlcService.version: self.dlc},
             control=self.control,
             credentials=self.credentials,
+            faults=self.faults,
         )
         self._server: ThreadedServer | None = None
         self._standing_buckets: set[str] = set()
@@ -154,6 +158,8 @@ class LocalCloud:
         self.oss.reset()
         self.dlc.reset()
         self.clock.reset()
+        self.faults.clear()
+        self.delivery = DeliveryFaults()
         for name in sorted(self._standing_buckets):
             self.oss.create_bucket(name)
 

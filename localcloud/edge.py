@@ -18,6 +18,7 @@ from werkzeug.wrappers import Request, Response
 from .core import acs3
 from .core.credentials import CredentialStore
 from .core.errors import ServiceError
+from .core.faults import FaultInjector
 from .core.pop import error_response
 
 log = logging.getLogger("localcloud.edge")
@@ -50,12 +51,14 @@ class Edge:
         pop_services: Mapping[str, PopHandler],
         control: Handler,
         credentials: CredentialStore,
+        faults: FaultInjector | None = None,
         on_request: Callable[[Request, Response], None] | None = None,
     ) -> None:
         self.oss = oss
         self.pop_services = dict(pop_services)
         self.control = control
         self.credentials = credentials
+        self.faults = faults or FaultInjector()
         self.on_request = on_request
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
@@ -86,7 +89,11 @@ class Edge:
                 body=request.get_data(cache=True),
                 credentials=self.credentials,
             )
-            return service.handle(request, request.headers.get("x-acs-action"))
+            action = request.headers.get("x-acs-action")
+            injected = self.faults.check(service.name, action or "*")
+            if injected is not None:
+                raise injected
+            return service.handle(request, action)
         except ServiceError as err:
             return error_response(err)
         except Exception:  # an emulator bug must reach the client as a 500, and the log
