@@ -11,6 +11,7 @@ Example
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +48,10 @@ class LocalCloud:
         events their triggers subscribe to. ``None`` runs no functions.
     function_env:
         Extra environment variables for every function (e.g. ``AUTOPILOT_CONFIG``).
+    retry_delay_scale:
+        Multiplies FC's async retry backoff (1 s, 2 s, 4 s …); tests use a small value.
+    tick_interval:
+        Real seconds between ticks (timers, lifecycle); :meth:`advance` also ticks at once.
     """
 
     def __init__(
@@ -57,6 +62,7 @@ class LocalCloud:
         project_dir: str | os.PathLike[str] | None = None,
         function_env: dict[str, str] | None = None,
         retry_delay_scale: float = 1.0,
+        tick_interval: float = 0.5,
     ) -> None:
         self.region = region
         self.account_id = LOCAL_ACCOUNT_ID
@@ -77,7 +83,7 @@ class LocalCloud:
             self.fc = FcRuntime(
                 project_dir=Path(project_dir), hub=self.hub, clock=self.clock, credentials=self.credentials,
                 region=region, account_id=self.account_id, extra_env=function_env or {},
-                retry_delay_scale=retry_delay_scale,
+                retry_delay_scale=retry_delay_scale, delivery=lambda: self.delivery,
             )
         self.control = ControlApi(self)
         self.edge = Edge(
@@ -86,30 +92,57 @@ class LocalCloud:
             control=self.control,
             credentials=self.credentials,
             faults=self.faults,
+            functions=self.fc,
         )
         self._server: ThreadedServer | None = None
         self._standing_buckets: set[str] = set()
+        self.tick_interval = tick_interval
+        self._ticking = threading.Event()
+        self._tick_lock = threading.Lock()
 
     # -- lifecycle ---------------------------------------------------------------------------
     def start(self, port: int = 0, host: str = "127.0.0.1") -> LocalCloud:
-        """Serve the edge in a background thread and start the FC runtime."""
+        """Serve the edge in a background thread and start the FC runtime and the ticker."""
         self._server = ThreadedServer(self.edge, host=host, port=port)
         self._server.start()
         if self.fc is not None:
             self.fc.start(endpoint=self.url)
+        self._start_ticker()
         return self
+
+    def _start_ticker(self) -> None:
+        """Every ``tick_interval`` real seconds, let time-driven behaviour catch up with the clock."""
+        self._ticking.clear()
+
+        def run() -> None:
+            while not self._ticking.wait(self.tick_interval):
+                self.tick()
+
+        threading.Thread(target=run, name="localcloud-ticker", daemon=True).start()
+
+    def tick(self) -> None:
+        """Run what is due at the clock's time: timer triggers, OSS lifecycle expiration."""
+        with self._tick_lock:
+            now = self.clock.now()
+            if self.fc is not None:
+                self.fc.tick(now)
+            expire = getattr(self.oss, "tick", None)
+            if expire is not None:
+                expire(now)
 
     def serve_forever(self, port: int = DEFAULT_PORT, host: str = "127.0.0.1") -> None:
         """Serve in the foreground until interrupted (``pai-autopilot local up``)."""
         self._server = ThreadedServer(self.edge, host=host, port=port)
         if self.fc is not None:
             self.fc.start(endpoint=self.url)
+        self._start_ticker()
         try:
             self._server.serve_forever()
         finally:
             self.stop()
 
     def stop(self) -> None:
+        self._ticking.set()
         if self.fc is not None:
             self.fc.stop()
         if self._server is not None:
@@ -160,14 +193,15 @@ class LocalCloud:
         self.clock.reset()
         self.faults.clear()
         self.delivery = DeliveryFaults()
+        if self.fc is not None:
+            self.fc.restart_timers()
         for name in sorted(self._standing_buckets):
             self.oss.create_bucket(name)
 
     def advance(self, seconds: float) -> None:
-        """Advance the clock and let time-driven behaviour (timers, lifecycles) follow."""
+        """Advance the clock and let time-driven behaviour (timers, lifecycles) follow at once."""
         self.clock.advance(seconds)
-        if self.fc is not None:
-            self.fc.on_clock_advanced()
+        self.tick()
 
     def state(self) -> dict[str, Any]:
         state: dict[str, Any] = {"clock": self.clock.state(), "oss": self.oss.state(), "dlc": self.dlc.state()}

@@ -1,24 +1,36 @@
-"""The control API under ``/_localcloud/``: health, reset, state dump, clock, FC inspection.
+"""The control API under ``/_localcloud/``: health, reset, state, clock, faults, FC inspection.
 
-=========================================== ================================================
-route                                       what it does
-=========================================== ================================================
-``GET  /_localcloud/health``                ``{"status": "ok", "services": [...]}``
-``POST /_localcloud/reset``                 forget every resource, object and invocation
-``GET  /_localcloud/state``                 every service's state as JSON
-``GET  /_localcloud/clock``                 the clock; ``POST`` with ``{"freeze": t|null}``,
-                                            ``{"advance": seconds}`` or ``{"unfreeze": true}``
-``GET  /_localcloud/fc/invocations``        the local FC runtime's invocation records
-``GET  /_localcloud/fc/dead-letters``       invocations that exhausted their retries
-=========================================== ================================================
+=============================================== ============================================
+route                                           what it does
+=============================================== ============================================
+``GET  /_localcloud/health``                    ``{"status": "ok", "services": [...]}``
+``POST /_localcloud/reset``                     forget every resource, object, fault and
+                                                invocation (standing buckets stay, empty)
+``GET  /_localcloud/state``                     every service's state as JSON
+``GET  /_localcloud/clock``                     the clock; ``POST`` ``{"freeze": t|null}``,
+                                                ``{"advance": seconds}`` or ``{"unfreeze": true}``
+``GET  /_localcloud/faults``                    active request faults; ``POST`` a fault
+                                                (fields of :class:`~.core.faults.Fault`);
+                                                ``DELETE`` all, or ``DELETE …/faults/<id>``
+``GET  /_localcloud/delivery``                  delivery faults; ``POST`` ``{"duplicate": 1.0,
+                                                "reorder_window": 2, "delay": 0, "drop": 0}``
+``GET  /_localcloud/fc/invocations``            the local FC runtime's invocation records
+``GET  /_localcloud/fc/dead-letters``           invocations that exhausted their retries
+``GET  /_localcloud/fc/logs/<function>``        the function's captured log lines
+=============================================== ============================================
+
+Errors are ``{"Code", "Message"}`` with a 4xx status and name the offending value.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import TYPE_CHECKING, Any
 
 from werkzeug.wrappers import Request, Response
+
+from .core.faults import DeliveryFaults, Fault
 
 if TYPE_CHECKING:
     from .cloud import LocalCloud
@@ -28,6 +40,30 @@ def _json(data: Any, status: int = 200) -> Response:
     return Response(json.dumps(data, ensure_ascii=False, default=str), status=status, content_type="application/json")
 
 
+def _bad(message: str, status: int = 400) -> Response:
+    return _json({"Code": "InvalidRequest" if status == 400 else "NotFound", "Message": message}, status)
+
+
+def _body(request: Request) -> dict[str, Any]:
+    body = request.get_json(force=True, silent=True)
+    if body is None and request.get_data():
+        raise ValueError("the body is not JSON")
+    if body is not None and not isinstance(body, dict):
+        raise ValueError(f"the body must be a JSON object, got {type(body).__name__}")
+    return body or {}
+
+
+def _build(cls: type, body: dict[str, Any]) -> Any:
+    fields = {f.name for f in dataclasses.fields(cls)} - {"id", "hits"}
+    unknown = sorted(set(body) - fields)
+    if unknown:
+        raise ValueError(f"unknown field(s) {unknown}; allowed: {sorted(fields)}")
+    try:
+        return cls(**body)
+    except TypeError as exc:
+        raise ValueError(str(exc)) from None
+
+
 class ControlApi:
     """Serves ``/_localcloud/*`` for one :class:`~localcloud.cloud.LocalCloud`."""
 
@@ -35,27 +71,76 @@ class ControlApi:
         self.cloud = cloud
 
     def handle(self, request: Request) -> Response:
-        route = (request.method, request.path.removeprefix("/_localcloud").rstrip("/"))
+        path = request.path.removeprefix("/_localcloud").rstrip("/")
+        try:
+            return self._route(request.method, path, request)
+        except ValueError as exc:
+            return _bad(str(exc))
+
+    def _route(self, method: str, path: str, request: Request) -> Response:
         cloud = self.cloud
-        if route == ("GET", "/health"):
+        if (method, path) == ("GET", "/health"):
             return _json({"status": "ok", "services": cloud.service_names(), "region": cloud.region})
-        if route == ("POST", "/reset"):
+        if (method, path) == ("POST", "/reset"):
             cloud.reset()
             return _json({"reset": True})
-        if route == ("GET", "/state"):
+        if (method, path) == ("GET", "/state"):
             return _json(cloud.state())
-        if route[1] == "/clock":
-            if request.method == "POST":
-                body = request.get_json(force=True, silent=True) or {}
-                if "freeze" in body:
-                    cloud.clock.freeze(body["freeze"])
-                if body.get("advance"):
-                    cloud.advance(float(body["advance"]))
-                if body.get("unfreeze"):
-                    cloud.clock.unfreeze()
-            return _json(cloud.clock.state())
-        if cloud.fc is not None and route == ("GET", "/fc/invocations"):
-            return _json(cloud.fc.invocation_records())
-        if cloud.fc is not None and route == ("GET", "/fc/dead-letters"):
-            return _json(cloud.fc.dead_letters())
-        return _json({"Code": "NotFound", "Message": f"no control route {request.method} {request.path}"}, 404)
+        if path == "/clock":
+            return self._clock(method, request)
+        if path == "/faults" or path.startswith("/faults/"):
+            return self._faults(method, path, request)
+        if path == "/delivery":
+            if method == "POST":
+                cloud.delivery = _build(DeliveryFaults, _body(request))
+            return _json(dataclasses.asdict(cloud.delivery))
+        if path.startswith("/fc/") and method == "GET":
+            return self._fc(path)
+        return _bad(f"no control route {method} {request.path}", 404)
+
+    def _clock(self, method: str, request: Request) -> Response:
+        clock = self.cloud.clock
+        if method == "POST":
+            body = _body(request)
+            if "freeze" in body:
+                clock.freeze(body["freeze"])
+            if body.get("advance"):
+                seconds = float(body["advance"])
+                if seconds < 0:
+                    raise ValueError(f"advance must be >= 0 seconds, got {seconds}")
+                self.cloud.advance(seconds)
+            if body.get("unfreeze"):
+                clock.unfreeze()
+        return _json(clock.state())
+
+    def _faults(self, method: str, path: str, request: Request) -> Response:
+        faults = self.cloud.faults
+        if method == "GET":
+            return _json(faults.list())
+        if method == "POST" and path == "/faults":
+            fault_id = faults.add(_build(Fault, _body(request)))
+            return _json({"id": fault_id, "faults": faults.list()})
+        if method == "DELETE" and path == "/faults":
+            faults.clear()
+            return _json({"faults": []})
+        if method == "DELETE":
+            raw = path.removeprefix("/faults/")
+            if not raw.isdigit() or not faults.remove(int(raw)):
+                return _bad(f"no fault {raw!r}", 404)
+            return _json({"faults": faults.list()})
+        return _bad(f"no control route {method} /_localcloud{path}", 404)
+
+    def _fc(self, path: str) -> Response:
+        fc = self.cloud.fc
+        if fc is None:
+            return _bad("this localcloud runs no functions (start it with a project that has s.yaml)", 404)
+        if path == "/fc/invocations":
+            return _json(fc.invocation_records())
+        if path == "/fc/dead-letters":
+            return _json(fc.dead_letters())
+        if path.startswith("/fc/logs/"):
+            function = path.removeprefix("/fc/logs/")
+            if function not in fc.functions:
+                return _bad(f"no function {function!r}; known: {sorted(fc.functions)}", 404)
+            return _json(fc.logs(function))
+        return _bad(f"no control route GET /_localcloud{path}", 404)

@@ -1,6 +1,7 @@
 """The edge: one WSGI app on one port, routing every request by a declarative table.
 
 * ``/_localcloud/...`` → the control API;
+* ``/_fc/<function>/...`` → the function's HTTP trigger (local FC runtime);
 * a request with ``x-acs-version`` → the POP product registered for that version (its ACS3
   signature is verified first);
 * anything else → OSS (which checks its own signatures and answers in XML).
@@ -52,6 +53,7 @@ class Edge:
         control: Handler,
         credentials: CredentialStore,
         faults: FaultInjector | None = None,
+        functions: Handler | None = None,
         on_request: Callable[[Request, Response], None] | None = None,
     ) -> None:
         self.oss = oss
@@ -59,6 +61,7 @@ class Edge:
         self.control = control
         self.credentials = credentials
         self.faults = faults or FaultInjector()
+        self.functions = functions
         self.on_request = on_request
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
@@ -71,6 +74,8 @@ class Edge:
     def dispatch(self, request: Request) -> Response:
         if request.path.startswith("/_localcloud/"):
             return self.control.handle(request)
+        if request.path.startswith("/_fc/") and self.functions is not None:
+            return self.functions.handle(request)
         version = request.headers.get("x-acs-version")
         if version is None:
             return self.oss.handle(request)

@@ -6,7 +6,11 @@
   STS credential triple and ``AUTOPILOT_ENDPOINT`` pointing at localcloud.
 * Delivers OSS notifications (native format) to the functions whose OSS trigger matches
   (events, bucket, prefix, suffix), asynchronously, with FC's retry semantics
-  (:mod:`.queues`); failed events end in an inspectable dead-letter store.
+  (:mod:`.queues`); failed events end in an inspectable dead-letter store. Deliveries go
+  through :meth:`FcRuntime.deliver`, where the delivery faults (duplicates, reordering,
+  delay, loss) apply — EventBridge targets use it too.
+* Fires timer triggers on localcloud's clock (:mod:`.timers`) and serves HTTP triggers on
+  the edge under ``/_fc/<function>/`` (:mod:`.http`), synchronously.
 """
 
 from __future__ import annotations
@@ -15,19 +19,26 @@ import collections
 import dataclasses
 import json
 import os
+import random
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from werkzeug.wrappers import Request, Response
 
 from pai_autopilot import syaml
 
 from ..core.clock import Clock
 from ..core.credentials import CredentialStore
 from ..core.events import EventHub, ObjectEvent
+from ..core.faults import DeliveryFaults
+from .http import error_response, http_event, http_response, split_path
 from .instances import Instance, InvokeResult
 from .queues import AsyncInvocation, FunctionQueue
+from .timers import TimerSchedule, timer_event
 from .triggers import native_oss_event, oss_trigger_matches
 
 LOG_LINES_KEPT = 5000
@@ -57,6 +68,8 @@ class FcRuntime:
         retry_delay_scale: float = 1.0,
         concurrency: int = 2,
         syaml_file: str = "s.yaml",
+        delivery: Callable[[], DeliveryFaults] = DeliveryFaults,
+        seed: int | None = None,
     ) -> None:
         self.project_dir = project_dir.resolve()
         self.syaml_path = self.project_dir / syaml_file
@@ -75,6 +88,13 @@ class FcRuntime:
         self._logs: dict[str, collections.deque[str]] = collections.defaultdict(lambda: collections.deque(maxlen=LOG_LINES_KEPT))
         self._lock = threading.Lock()
         self.echo_logs = False
+        self.delivery = delivery
+        self._rng = random.Random(seed)
+        self._delayed = 0
+        self._delayed_cond = threading.Condition()
+        self.dropped = 0
+        self._schedules: list[tuple[str, TimerSchedule]] = []
+        self._http_instances: dict[str, tuple[threading.Lock, Instance]] = {}
 
     # -- lifecycle ---------------------------------------------------------------------------
     def project_env(self) -> dict[str, str]:
@@ -111,6 +131,9 @@ class FcRuntime:
                 delay_scale=self.retry_delay_scale,
                 on_change=self._on_change,
             )
+            for trigger in spec.triggers:
+                if trigger.type == "timer":
+                    self._schedules.append((name, TimerSchedule(trigger, start=self.clock.now())))
         self.hub.subscribe(self._on_hub_event)
 
     def stop(self) -> None:
@@ -118,6 +141,10 @@ class FcRuntime:
         for queue in self._queues.values():
             queue.stop()
         self._queues.clear()
+        for _, instance in self._http_instances.values():
+            instance.stop()
+        self._http_instances.clear()
+        self._schedules.clear()
 
     def reset(self) -> None:
         """Drop queued invocations, records and logs (instances stay warm)."""
@@ -128,8 +155,20 @@ class FcRuntime:
             self._records.clear()
             self._logs.clear()
 
-    def on_clock_advanced(self) -> None:
-        """Timers follow the clock (timer triggers come with localcloud part 1)."""
+    def tick(self, now: float) -> int:
+        """Fire every timer trigger that fell due up to ``now`` (clock time); how many fired."""
+        fired = 0
+        for function, schedule in self._schedules:
+            for fire_time in schedule.due(now):
+                event = timer_event(schedule.trigger, fire_time).encode()
+                self.invoke_async(function, event, source=f"timer:{schedule.trigger.name}")
+                fired += 1
+        return fired
+
+    def restart_timers(self) -> None:
+        """Re-anchor every timer at the clock's current time (after a clock reset)."""
+        now = self.clock.now()
+        self._schedules = [(fn, TimerSchedule(s.trigger, start=now)) for fn, s in self._schedules]
 
     # -- instances ---------------------------------------------------------------------------
     def function_env(self, spec: syaml.FunctionSpec, credential: Any) -> dict[str, str]:
@@ -200,10 +239,70 @@ class FcRuntime:
         finally:
             instance.stop()
 
+    def deliver(self, function: str, event: bytes, *, source: str) -> int:
+        """Deliver an event as a trigger does, through the delivery faults; copies sent."""
+        delays = self.delivery().plan(self._rng)
+        if not delays:
+            self.dropped += 1
+        for delay in delays:
+            if delay <= 0:
+                self.invoke_async(function, event, source=source)
+                continue
+            with self._delayed_cond:
+                self._delayed += 1
+            timer = threading.Timer(delay, self._deliver_later, args=(function, event, source))
+            timer.daemon = True
+            timer.start()
+        return len(delays)
+
+    def _deliver_later(self, function: str, event: bytes, source: str) -> None:
+        try:
+            self.invoke_async(function, event, source=source)
+        finally:
+            with self._delayed_cond:
+                self._delayed -= 1
+                self._delayed_cond.notify_all()
+
     def wait_idle(self, timeout: float = 60.0) -> bool:
-        """Block until no invocation is queued, running or waiting to retry."""
+        """Block until no delivery is held back and no invocation is queued, running or retrying."""
         deadline = time.monotonic() + timeout
+        with self._delayed_cond:
+            while self._delayed:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                self._delayed_cond.wait(timeout=min(remaining, 0.1))
         return all(q.wait_idle(max(0.0, deadline - time.monotonic())) for q in list(self._queues.values()))
+
+    def handle(self, request: Request) -> Response:
+        """The edge's entry point for ``/_fc/…`` (HTTP triggers)."""
+        return self.handle_http(request)
+
+    def handle_http(self, request: Request) -> Response:
+        """Serve ``/_fc/<function>/…`` for a function with an HTTP trigger (synchronous)."""
+        function, _ = split_path(request.environ.get("RAW_URI") or request.path)
+        spec = self.functions.get(function)
+        trigger = next((t for t in spec.triggers if t.type == "http"), None) if spec else None
+        if spec is None or trigger is None:
+            known = sorted(n for n, s in self.functions.items() if any(t.type == "http" for t in s.triggers))
+            body = {"ErrorCode": "FunctionNotFound", "ErrorMessage": f"no HTTP-triggered function {function!r}; known: {known}"}
+            return Response(json.dumps(body), status=404, content_type="application/json")
+        if request.method not in trigger.methods:
+            body = {"ErrorCode": "MethodNotAllowed", "ErrorMessage": f"{request.method} is not in {list(trigger.methods)}"}
+            return Response(json.dumps(body), status=405, content_type="application/json")
+        request_id = str(uuid.uuid4())
+        event = http_event(request, function=function, account_id=self.account_id, region=self.region, request_id=request_id)
+        with self._lock:
+            if function not in self._http_instances:
+                self._http_instances[function] = (threading.Lock(), self._instance(spec))
+            lock, instance = self._http_instances[function]
+        with lock:
+            result = instance.invoke(json.dumps(event).encode(), self._context(spec, request_id), timeout=float(spec.timeout))
+        if not result.ok:
+            return error_response(result.error_type, result.error, request_id)
+        response = http_response(result.result)
+        response.headers["x-fc-request-id"] = request_id
+        return response
 
     def _on_hub_event(self, event: Any) -> None:
         if not isinstance(event, ObjectEvent):
@@ -214,7 +313,7 @@ class FcRuntime:
                     continue
                 if oss_trigger_matches(trigger.events, trigger.bucket, trigger.prefix, trigger.suffix, event):
                     payload = native_oss_event(event, region=self.region, account_id=self.account_id, rule_id=trigger.name)
-                    self.invoke_async(name, json.dumps(payload).encode(), source=f"oss:{trigger.name}")
+                    self.deliver(name, json.dumps(payload).encode(), source=f"oss:{trigger.name}")
 
     def _on_change(self, invocation: AsyncInvocation, kind: str) -> None:
         self.hub.publish(FcInvocationEvent(kind, invocation.record()))
@@ -245,4 +344,6 @@ class FcRuntime:
             "pending": {name: q.pending for name, q in self._queues.items()},
             "invocations": len(self._records),
             "dead_letters": len(self.dead_letters()),
+            "dropped_deliveries": self.dropped,
+            "timers": [{"function": fn, "trigger": s.trigger.name, "cron": s.trigger.cron} for fn, s in self._schedules],
         }
