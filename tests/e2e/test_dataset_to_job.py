@@ -182,3 +182,45 @@ def test_the_sample_event_runs_through_local_invoke(project_cloud, sdk):
     result = project_cloud.fc.invoke_sync(FUNCTION, load_event("ossObjectCreated.json"))
     assert result.ok and result.result["outcome"] == "duplicate"
     assert len(jobs(sdk)) == 1
+
+
+def test_duplicate_delivery_at_100_percent_still_makes_one_job(project_cloud, sdk):
+    from localcloud.core.faults import DeliveryFaults
+
+    # Given every OSS notification is delivered twice
+    project_cloud.delivery = DeliveryFaults(duplicate=1.0)
+    # When a dataset version lands
+    land(sdk, "v6")
+    assert project_cloud.fc.wait_idle(60)
+    # Then the marker's event arrived twice, and the handler acted once
+    records = invocations(project_cloud)
+    assert len(records) == 2 and all(r["status"] == "succeeded" for r in records)
+    assert Counter(r["result"]["outcome"] for r in records) == Counter({"submitted": 1, "duplicate": 1})
+    assert len(jobs(sdk)) == 1
+
+
+def test_dlc_errors_beyond_the_sdk_retries_are_retried_by_fc_without_a_second_job(project_cloud, sdk):
+    from localcloud.core.faults import Fault
+
+    # Given CreateJob fails 4 times in a row (the SDK makes 3 attempts per call)
+    project_cloud.faults.add(Fault(service="dlc", operation="CreateJob", error_code="InternalError", status=500, count=4))
+    # When the marker lands
+    land(sdk, "v7")
+    assert project_cloud.fc.wait_idle(60)
+    # Then the first invocation raised (transient), FC retried it, and the retry submitted the job
+    (record,) = invocations(project_cloud)
+    assert record["status"] == "succeeded" and record["attempts"] == 2
+    assert record["result"]["outcome"] == "submitted"
+    assert len(jobs(sdk)) == 1
+
+
+def test_a_refused_template_is_rejected_not_retried(project_cloud, sdk):
+    from localcloud.core.faults import Fault
+
+    project_cloud.faults.add(Fault(service="dlc", operation="CreateJob", error_code="InvalidParameter", status=400, count=1))
+    land(sdk, "v8")
+    assert project_cloud.fc.wait_idle(60)
+    (record,) = invocations(project_cloud)
+    assert record["attempts"] == 1 and record["result"]["outcome"] == "rejected"
+    assert "CreateJob failed: InvalidParameter" in record["result"]["records"][0]["reason"]
+    assert jobs(sdk) == []
