@@ -21,17 +21,10 @@ def load_event_json(name: str) -> Any:
     return json.loads(load_event(name))
 
 
-@pytest.fixture(scope="session")
-def _cloud_session():
-    from localcloud import LocalCloud
-
-    cloud = LocalCloud().start()
-    yield cloud
-    cloud.stop()
+pytest_plugins = ["localcloud.pytest_plugin"]
 
 
 @pytest.fixture
-def cloud(_cloud_session: Any) -> Any:
-    """A running localcloud without functions, reset before the test."""
-    _cloud_session.reset()
-    return _cloud_session
+def cloud(localcloud: Any) -> Any:
+    """A running localcloud without functions, reset before the test (see localcloud.pytest_plugin)."""
+    return localcloud

@@ -70,6 +70,7 @@ class FcRuntime:
         syaml_file: str = "s.yaml",
         delivery: Callable[[], DeliveryFaults] = DeliveryFaults,
         seed: int | None = None,
+        static_credential: Any = None,
     ) -> None:
         self.project_dir = project_dir.resolve()
         self.syaml_path = self.project_dir / syaml_file
@@ -89,6 +90,7 @@ class FcRuntime:
         self._lock = threading.Lock()
         self.echo_logs = False
         self.delivery = delivery
+        self.static_credential = static_credential
         self._rng = random.Random(seed)
         self._delayed = 0
         self._delayed_cond = threading.Condition()
@@ -198,7 +200,7 @@ class FcRuntime:
         return env
 
     def _instance(self, spec: syaml.FunctionSpec) -> Instance:
-        credential = self.credentials.issue_sts()
+        credential = self.static_credential or self.credentials.issue_sts()
         return Instance(
             spec.name,
             env=self.function_env(spec, credential),
@@ -228,11 +230,18 @@ class FcRuntime:
         queue.submit(invocation)
         return invocation.id
 
+    def resolve(self, name: str) -> syaml.FunctionSpec:
+        """A function by its FC name or its s.yaml resource name (``dataset_landed``)."""
+        functions = self.functions or self.load()
+        spec = functions.get(name) or next((f for f in functions.values() if f.resource == name), None)
+        if spec is None:
+            known = ", ".join(f"{f.resource} ({f.name})" for f in functions.values())
+            raise KeyError(f"no function {name!r} in {self.syaml_path}; known: {known}")
+        return spec
+
     def invoke_sync(self, function: str, event: bytes, *, timeout: float | None = None) -> InvokeResult:
         """Run one synchronous invocation in a fresh instance (``pai-autopilot local invoke``)."""
-        spec = self.functions.get(function) or self.load().get(function)
-        if spec is None:
-            raise KeyError(f"no function {function!r} in {self.syaml_path.name}")
+        spec = self.resolve(function)
         instance = self._instance(spec)
         try:
             return instance.invoke(event, self._context(spec, str(uuid.uuid4())), timeout=timeout or float(spec.timeout))

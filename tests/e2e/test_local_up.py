@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shlex
 import socket
@@ -99,3 +100,46 @@ def test_local_up_then_a_real_client_upload_yields_one_job():
         output, _ = server.communicate(timeout=15)
     assert f"localcloud on http://127.0.0.1:{port}" in output
     assert server.returncode in (0, -15), output
+
+
+def cli(*args: str, input: bytes | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([CLI, *args], capture_output=True, cwd=ROOT, input=input, env={**os.environ, **(env or {})}, timeout=60)
+
+
+def test_control_commands_against_a_running_localcloud():
+    port = free_port()
+    server = subprocess.Popen([CLI, "local", "up", "--port", str(port), "--quiet"], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    p = ["--port", str(port)]
+    try:
+        deadline = time.monotonic() + 30
+        while cli("local", "state", *p).returncode != 0:
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
+        # clock: freeze, advance
+        frozen = json.loads(cli("local", "clock", "--freeze", *p).stdout)
+        advanced = json.loads(cli("local", "clock", "--advance", "60", *p).stdout)
+        assert frozen["frozen"] and advanced["now"] == frozen["now"] + 60
+        # faults: add, list, clear; a bad value is a clear error
+        added = json.loads(cli("local", "fault", "--service", "oss", "--operation", "PutObject", "--count", "1", *p).stdout)
+        assert added["faults"][0]["operation"] == "PutObject"
+        bad = cli("local", "fault", "--error-rate", "3", *p)
+        assert bad.returncode == 1 and b"error_rate must be within [0, 1], got 3.0" in bad.stderr
+        assert json.loads(cli("local", "fault", "--clear", *p).stdout) == {"faults": []}
+        # delivery faults
+        assert json.loads(cli("local", "delivery", "--duplicate", "1", *p).stdout)["duplicate"] == 1.0
+        assert json.loads(cli("local", "delivery", *p).stdout)["duplicate"] == 0.0
+        # invoke one function on a sample event, against this localcloud (the marker is absent: still submits)
+        env = {"AUTOPILOT_ENDPOINT": f"http://127.0.0.1:{port}"}
+        ran = cli("local", "invoke", "dataset_landed", "--event", "events/ossObjectCreated.json", env=env)
+        assert ran.returncode == 0, ran.stderr
+        assert json.loads(ran.stdout[ran.stdout.index(b"\n{") :])["outcome"] == "submitted"
+        missing = cli("local", "invoke", "nope", "--event", "events/ossObjectCreated.json", env=env)
+        assert missing.returncode == 2 and b"dataset_landed (pai-autopilot-dataset-landed)" in missing.stderr
+        # reset, state
+        assert json.loads(cli("local", "reset", *p).stdout) == {"reset": True}
+        assert json.loads(cli("local", "state", *p).stdout)["dlc"] == {"jobs": []}
+    finally:
+        server.terminate()
+        server.wait(timeout=15)
+    down = cli("local", "state", *p)
+    assert down.returncode == 2 and b"no localcloud on port" in down.stderr

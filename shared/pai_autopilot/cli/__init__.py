@@ -2,7 +2,8 @@
 
     pai-autopilot validate [FILE] [--syaml s.yaml]   check the configuration (and s.yaml)
     pai-autopilot package --output .build/code      build the FC code package (no Docker)
-    pai-autopilot local up | env | invoke            run and use localcloud
+    pai-autopilot local up | env                     run localcloud, point a shell at it
+    pai-autopilot local reset | state | clock | fault | delivery | invocations | logs | invoke
     pai-autopilot demo                               the whole story on localcloud, narrated
 
 Imports of localcloud, rich and the SDKs happen inside the commands that need them.
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import typer
 
+from . import control  # noqa: F401  (registers the `local` control commands)
 from .demo import demo
 from .local import local_app
 from .project import package, validate
