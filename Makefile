@@ -31,6 +31,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check shared localcloud functions tests bench
 
 bench: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
 	$(BIN)/python bench/run.py
 
 clean:
