@@ -27,6 +27,7 @@ from .core.events import EventHub
 from .core.faults import DeliveryFaults, FaultInjector
 from .dlc import DlcService
 from .edge import Edge
+from .eventbridge import EventBridgeService
 from .oss import OssService
 from .server import ThreadedServer
 
@@ -76,6 +77,7 @@ class LocalCloud:
             account_id=self.account_id, data_dir=Path(data_dir) if data_dir else None,
         )
         self.dlc = DlcService(clock=self.clock, region=region, account_id=self.account_id)
+        self.eventbridge = EventBridgeService(clock=self.clock, hub=self.hub, region=region, account_id=self.account_id)
         self.fc: Any = None
         if project_dir is not None:
             from .fc.runtime import FcRuntime
@@ -88,7 +90,7 @@ class LocalCloud:
         self.control = ControlApi(self)
         self.edge = Edge(
             oss=self.oss,
-            pop_services={DlcService.version: self.dlc},
+            pop_services={DlcService.version: self.dlc, EventBridgeService.version: self.eventbridge},
             control=self.control,
             credentials=self.credentials,
             faults=self.faults,
@@ -107,8 +109,19 @@ class LocalCloud:
         self._server.start()
         if self.fc is not None:
             self.fc.start(endpoint=self.url)
+            self._wire_eventbridge()
         self._start_ticker()
         return self
+
+    def _wire_eventbridge(self) -> None:
+        """EventBridge FC targets deliver through the runtime; s.yaml's eventbridge triggers
+        become rules on the default bus (as fc3 creates them)."""
+        fc = self.fc
+        self.eventbridge.set_fc_invoker(lambda function, payload, source: fc.deliver(function, payload, source=source))
+        for name, spec in fc.functions.items():
+            for trigger in spec.triggers:
+                if trigger.type == "eventbridge" and trigger.enable:
+                    self.eventbridge.backend.subscribe_function("default", f"fc-{name}-{trigger.name}", trigger.pattern, name)
 
     def _start_ticker(self) -> None:
         """Every ``tick_interval`` real seconds, let time-driven behaviour catch up with the clock."""
@@ -135,6 +148,7 @@ class LocalCloud:
         self._server = ThreadedServer(self.edge, host=host, port=port)
         if self.fc is not None:
             self.fc.start(endpoint=self.url)
+            self._wire_eventbridge()
         self._start_ticker()
         try:
             self._server.serve_forever()
@@ -175,7 +189,7 @@ class LocalCloud:
         return env
 
     def service_names(self) -> list[str]:
-        names = ["oss", "dlc"]
+        names = ["oss", "dlc", "eventbridge"]
         return [*names, "fc"] if self.fc is not None else names
 
     # -- control -----------------------------------------------------------------------------
@@ -190,6 +204,7 @@ class LocalCloud:
             self.fc.reset()
         self.oss.reset()
         self.dlc.reset()
+        self.eventbridge.reset()
         self.clock.reset()
         self.faults.clear()
         self.delivery = DeliveryFaults()
@@ -204,7 +219,8 @@ class LocalCloud:
         self.tick()
 
     def state(self) -> dict[str, Any]:
-        state: dict[str, Any] = {"clock": self.clock.state(), "oss": self.oss.state(), "dlc": self.dlc.state()}
+        state: dict[str, Any] = {"clock": self.clock.state(), "oss": self.oss.state(), "dlc": self.dlc.state(),
+                                 "eventbridge": self.eventbridge.state()}
         if self.fc is not None:
             state["fc"] = self.fc.state()
         return state

@@ -83,6 +83,20 @@ resources:
           triggerConfig:
             events: [oss:ObjectCreated:PutObject]
             filter: {key: {prefix: '', suffix: .txt}}
+  listener:
+    component: fc3
+    extend: {name: fn}
+    props:
+      functionName: listener
+      handler: echo.handler
+      triggers:
+        - triggerName: csv-on-default-bus
+          triggerType: eventbridge
+          triggerConfig:
+            triggerEnable: true
+            asyncInvocationType: true
+            eventSourceConfig: {eventSourceType: Default}
+            eventRuleFilterPattern: '{"source":["acs.oss"],"type":["oss:ObjectCreated:PutObject"],"data":{"oss":{"object":{"key":[{"suffix":".csv"}]}}}}'
 """
 
 START = datetime(2026, 3, 1, 0, 0, 0, tzinfo=timezone.utc).timestamp()
@@ -208,3 +222,38 @@ def test_delivery_faults_and_request_faults_through_the_control_api(cloud):
     assert cloud.fc.wait_idle(30) and len(fired(cloud, "ticker")) == 1
     logs = requests.get(cloud.url + "/_localcloud/fc/logs/ticker", timeout=5).json()
     assert any("FC Invoke Start" in line for line in logs)
+
+
+def test_eventbridge_trigger_gets_oss_cloudevents_from_the_default_bus(cloud):
+    bucket(cloud).put_object("data/a.csv", b"x")
+    bucket(cloud).put_object("data/a.txt", b"x")  # no match for the pattern (suffix)
+    assert cloud.fc.wait_idle(30)
+    (event,) = fired(cloud, "listener")
+    assert event["source"] == "acs.oss" and event["type"] == "oss:ObjectCreated:PutObject" and event["specversion"] == "1.0"
+    assert event["subject"] == f"acs:oss:cn-hangzhou:{cloud.account_id}:trig-bucket/data/a.csv"
+    assert event["data"]["oss"]["object"]["key"] == "data/a.csv" and event["aliyuneventbusname"] == "default"
+
+
+def test_a_rule_on_a_custom_bus_delivers_put_events_to_a_function(cloud):
+    from alibabacloud_eventbridge20200401 import models as eb
+    from alibabacloud_eventbridge20200401.client import Client
+    from alibabacloud_tea_openapi.models import Config
+
+    client = Client(Config(access_key_id=LOCAL_ACCESS_KEY_ID, access_key_secret=LOCAL_ACCESS_KEY_SECRET,
+                           endpoint=cloud.url.removeprefix("http://"), protocol="http"))
+    client.create_event_bus(eb.CreateEventBusRequest(event_bus_name="pai-system-demo"))
+    target = {"Id": "t1", "Type": "acs.fc.function", "Endpoint": f"acs:fc:cn-hangzhou:{cloud.account_id}:functions/listener",
+              "ParamList": [{"ResourceKey": "Body", "Form": "ORIGINAL"}]}
+    client.create_rule(eb.CreateRuleRequest(
+        event_bus_name="pai-system-demo", rule_name="dlc-status", status="ENABLE",
+        filter_pattern=json.dumps({"source": ["acs.pai"], "data": {"Status": ["Succeeded", "Failed"]}}),
+        event_targets=[eb.CreateRuleRequestEventTargets().from_map(target)],
+    ))
+    cloud.delivery = DeliveryFaults(duplicate=1.0)
+    events = [{"Id": f"e{i}", "Source": "acs.pai", "Type": "pai:DLC:JobStatusChanged", "Data": json.dumps({"JobId": f"dlc{i}", "Status": s})}
+              for i, s in enumerate(["Running", "Succeeded"])]
+    put = client.put_events(eb.PutEventsRequest(event_bus_name="pai-system-demo", event_list=[eb.PutEventsRequestEventList().from_map(e) for e in events]))
+    assert put.body.data.failed_entry_count == 0
+    assert cloud.fc.wait_idle(30)
+    delivered = fired(cloud, "listener")
+    assert [(e["id"], e["data"]["Status"]) for e in delivered] == [("e1", "Succeeded"), ("e1", "Succeeded")]  # duplicated
