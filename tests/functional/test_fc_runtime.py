@@ -60,6 +60,18 @@ resources:
           triggerConfig:
             events: [oss:ObjectCreated:PutObject, oss:ObjectRemoved:DeleteObject]
             filter: {key: {prefix: in/, suffix: .txt}}
+  aging:
+    component: fc3
+    props:
+      region: cn-hangzhou
+      functionName: aging
+      runtime: python3.10
+      code: ./code
+      handler: probe.handler
+      timeout: 2
+      asyncInvokeConfig:
+        maxAsyncRetryAttempts: 8
+        maxAsyncEventAgeInSeconds: 1
 """
 
 
@@ -172,3 +184,14 @@ def test_reset_empties_standing_buckets_but_keeps_them(probe, bucket):
     with pytest.raises(oss2.exceptions.NoSuchBucket):
         bucket.list_objects_v2()
     probe.create_bucket("probe-bucket")
+
+
+def test_retries_stop_when_the_event_is_older_than_its_max_age(probe):
+    # Given a function allowed 8 retries but events only 1 s old (backoff 0.05 s, 0.1 s, 0.2 s …)
+    probe.fc.reset()
+    probe.fc.invoke_async("aging", json.dumps({"key": "boom"}).encode())
+    assert probe.fc.wait_idle(30)
+    (record,) = probe.fc.invocation_records("aging")
+    # Then it was dead-lettered by age, before the retry budget ran out
+    assert record["status"] == "dead"
+    assert 3 <= record["attempts"] < 9
