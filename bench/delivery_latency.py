@@ -100,7 +100,7 @@ def main() -> None:
                 sent = time.time()
                 bucket.put_object(f"in/{i:05d}.bin", b"x")
                 with arrived:
-                    if not arrived.wait_for(lambda: len(done) > before, timeout=30):
+                    if not arrived.wait_for(lambda before=before: len(done) > before, timeout=30):
                         raise SystemExit(f"upload {i} was not delivered within 30 s")
                     first_line = list(done.values())[-1]
                 if i:  # leave out the cold start

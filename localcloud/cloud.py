@@ -74,7 +74,7 @@ class LocalCloud:
         self.delivery = DeliveryFaults()
         self.oss = OssService(
             clock=self.clock, credentials=self.credentials, hub=self.hub, region=region,
-            account_id=self.account_id, data_dir=Path(data_dir) if data_dir else None,
+            account_id=self.account_id, data_dir=Path(data_dir) if data_dir else None, faults=self.faults,
         )
         self.dlc = DlcService(clock=self.clock, region=region, account_id=self.account_id)
         self.eventbridge = EventBridgeService(clock=self.clock, hub=self.hub, region=region, account_id=self.account_id)

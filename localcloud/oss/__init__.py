@@ -1,9 +1,13 @@
 """OSS on localcloud: buckets and objects for the real ``oss2`` client, signatures verified.
 
 Layout after moto: :mod:`.models` (state, behaviour, validation; listing in :mod:`.listing`,
-persistence in :mod:`.storage`), :mod:`.responses` (parse and serialize), :mod:`.urls` (the
-routing table), :mod:`.auth` (signature v1/v4 and STS), :mod:`.exceptions` (OSS error codes),
-:mod:`.service` (the edge handler).
+multipart upload in :mod:`.multipart` with its parts in :mod:`.parts`, lifecycle rules in
+:mod:`.lifecycle`, AppendObject in :mod:`.append`, PostObject in :mod:`.postobject`,
+persistence in :mod:`.storage`), :mod:`.responses` (parse and serialize; also
+:mod:`.responses_multipart`, :mod:`.responses_more`, :mod:`.xmlutil`), :mod:`.urls` (the
+routing table, with each operation's OSS name for fault injection), :mod:`.auth` (signature
+v1/v4, STS, PostObject form signatures), :mod:`.exceptions` (OSS error codes),
+:mod:`.service` (the edge handler, fault hook and lifecycle ``tick``).
 
 Example
 -------

@@ -2,7 +2,8 @@
 
 Both the header forms (``Authorization``) and the presigned-URL forms (``OSSAccessKeyId`` /
 ``Signature`` / ``Expires``; ``x-oss-signature-version`` / ``x-oss-credential`` /
-``x-oss-signature``) are accepted. The algorithms are those of ``oss2.auth`` 2.19.1
+``x-oss-signature``) are accepted, and so are PostObject's form fields (the signature of the
+base64 policy, v1 or v4; the policy's content is the backend's to check). The algorithms are those of ``oss2.auth`` 2.19.1
 (reference/alibaba-api.md §6); STS keys must come with their ``x-oss-security-token``.
 The request time is not checked against the clock (localcloud's clock may be moved); presigned
 URLs do expire on it.
@@ -20,7 +21,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from urllib.parse import quote
 
 from ..core.credentials import CredentialStore
@@ -204,6 +205,30 @@ class Authenticator:
             "Anonymous access is forbidden for this operation." if not req.bucket
             else "You have no right to access this object because of bucket acl."
         )
+
+    def authenticate_form(self, fields: Mapping[str, str]) -> str:
+        """PostObject: the caller's AccessKey id from the form's policy signature (field names
+        lower-cased). v1 signs the base64 policy with HMAC-SHA1, v4 with the v4 signing key."""
+        policy = fields.get("policy", "")
+        if "ossaccesskeyid" in fields:
+            access_key_id, signature = fields["ossaccesskeyid"], fields.get("signature", "")
+            if not policy or not signature:
+                raise err.invalid_argument("Form fields policy and Signature are required with OSSAccessKeyId.")
+            secret = self._secret(access_key_id, fields.get("x-oss-security-token"))
+            if not hmac.compare_digest(v1_signature(secret, policy.encode()), signature):
+                raise err.signature_does_not_match(access_key_id, signature, policy)
+            return access_key_id
+        if fields.get("x-oss-signature-version") == V4_ALGORITHM:
+            credential, signature = fields.get("x-oss-credential", ""), fields.get("x-oss-signature", "")
+            parts = credential.rsplit("/", 4)
+            if len(parts) != 5 or parts[3:] != ["oss", "aliyun_v4_request"] or not policy:
+                raise err.invalid_argument("Invalid x-oss-credential or policy.", "x-oss-credential", credential)
+            access_key_id, date, region, product, _ = parts
+            secret = self._secret(access_key_id, fields.get("x-oss-security-token"))
+            if not hmac.compare_digest(v4_signature(secret, date, region, product, policy), signature):
+                raise err.signature_does_not_match(access_key_id, signature, policy)
+            return access_key_id
+        raise err.access_denied()
 
     def _secret(self, access_key_id: str, token: str | None) -> str:
         try:

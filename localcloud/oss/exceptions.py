@@ -154,3 +154,71 @@ def request_expired(expires: str, server_time: str) -> OssError:
 
 def access_denied_with(message: str, extra: dict[str, str]) -> OssError:
     return OssError("AccessDenied", message, status=403, extra=extra)
+
+
+# -- multipart, append, lifecycle, PostObject ---------------------------------------------------
+def no_such_upload(upload_id: str) -> OssError:
+    return OssError(
+        "NoSuchUpload",
+        "The specified upload does not exist. The upload ID may be invalid, or the upload may have been "
+        "aborted or completed.",
+        status=404,
+        extra={"UploadId": upload_id},
+    )
+
+
+def invalid_part(upload_id: str, part_number: str, etag: str) -> OssError:
+    return OssError(
+        "InvalidPart",
+        "One or more of the specified parts could not be found or the specified entity tag might not have "
+        "matched the part's entity tag.",
+        status=400,
+        extra={"UploadId": upload_id, "PartNumber": part_number, "ETag": etag},
+    )
+
+
+def invalid_part_order(upload_id: str) -> OssError:
+    return OssError(
+        "InvalidPartOrder",
+        "The list of parts was not in ascending order. Parts must be ordered by part number.",
+        status=400,
+        extra={"UploadId": upload_id},
+    )
+
+
+def entity_too_small(extra: dict[str, str] | None = None) -> OssError:
+    return OssError(
+        "EntityTooSmall", "Your proposed upload is smaller than the minimum allowed size.", status=400, extra=extra
+    )
+
+
+def entity_too_large(extra: dict[str, str] | None = None) -> OssError:
+    return OssError(
+        "EntityTooLarge", "Your proposed upload exceeds the maximum allowed size.", status=400, extra=extra
+    )
+
+
+def position_not_equal_to_length(next_position: int) -> OssError:
+    """409 for an append at the wrong offset; ``x-oss-next-append-position`` tells the right one."""
+    return OssError(
+        "PositionNotEqualToLength", "Position is not equal to file length", status=409,
+        headers={"x-oss-next-append-position": str(next_position)},
+    )
+
+
+def object_not_appendable() -> OssError:
+    return OssError("ObjectNotAppendable", "The object is not appendable", status=409)
+
+
+def no_such_lifecycle(bucket: str) -> OssError:
+    return OssError("NoSuchLifecycle", "No Row found in Lifecycle Table.", status=404, extra={"BucketName": bucket})
+
+
+def invalid_policy_document(message: str) -> OssError:
+    return OssError("InvalidPolicyDocument", f"Invalid Policy: {message}", status=400)
+
+
+def malformed_post_request() -> OssError:
+    return OssError(
+        "MalformedPOSTRequest", "The body of your POST request is not well-formed multipart/form-data.", status=400
+    )

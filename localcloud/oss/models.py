@@ -23,26 +23,39 @@ import bisect
 import dataclasses
 import hashlib
 import logging
-import re
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from ..core.clock import Clock
 from ..core.events import EventHub, ObjectEvent
 from . import exceptions as err
+from .append import AppendMixin
+from .lifecycle import LifecycleMixin
 from .listing import ListingMixin
+from .multipart import MultipartMixin
+from .postobject import PostObjectMixin
 from .storage import BucketInfo, DiskStore, MemoryStore, ObjectMeta, ObjectStore
-from .utils import check_preconditions, crc64, decode_content_md5, etag_of, iso8601, parse_range
+from .utils import (
+    BUCKET_ACLS,
+    DEFAULT_CONTENT_TYPE,
+    REDUNDANCY_TYPES,
+    STORAGE_CLASSES,
+    check_bucket_name,
+    check_object_key,
+    check_preconditions,
+    crc64,
+    decode_content_md5,
+    etag_of,
+    iso8601,
+    object_acl_of,
+    parse_range,
+    storage_class_of,
+)
+from .utils import choice as _choice
 
-STORAGE_CLASSES = ("Standard", "IA", "Archive", "ColdArchive", "DeepColdArchive")
-BUCKET_ACLS = ("private", "public-read", "public-read-write")
-OBJECT_ACLS = ("default", *BUCKET_ACLS)
-REDUNDANCY_TYPES = ("LRS", "ZRS")
 MAX_BUCKETS = 100
-DEFAULT_CONTENT_TYPE = "application/octet-stream"
-_BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
 log = logging.getLogger("localcloud.oss")
 
 
@@ -83,33 +96,9 @@ class BucketState:
         return meta
 
 
-def check_bucket_name(name: str) -> None:
-    """3-63 characters of ``a-z0-9-``, starting and ending with a letter or digit."""
-    if not _BUCKET_NAME.match(name):
-        raise err.invalid_bucket_name(name)
-
-
-def check_object_key(key: str) -> None:
-    """1-1023 bytes of UTF-8, not starting with ``/`` or ``\\``."""
-    if not key:
-        raise err.invalid_object_name(key, "The Object name can not be empty")
-    if len(key.encode("utf-8")) > 1023:
-        raise err.invalid_object_name(key, "The Length of Object name must be less than 1024")
-    if key[0] in "/\\":
-        raise err.invalid_object_name(key)
-
-
-def _choice(name: str, value: str | None, allowed: Iterable[str], message: str) -> str | None:
-    if value is None or value == "":
-        return None
-    for candidate in allowed:
-        if value.lower() == candidate.lower():
-            return candidate
-    raise err.invalid_argument(message, name, value)
-
-
-class OssBackend(ListingMixin):
-    """All buckets and objects of one account in one region.
+class OssBackend(ListingMixin, MultipartMixin, LifecycleMixin, AppendMixin, PostObjectMixin):
+    """All buckets and objects of one account in one region (multipart uploads, lifecycle rules,
+    appends and form uploads live in the mixins' modules).
 
     ``data_dir`` keeps them on disk (they survive a restart); ``None`` keeps them in memory.
     """
@@ -126,16 +115,22 @@ class OssBackend(ListingMixin):
         self._buckets: dict[str, BucketState] = {
             info.name: BucketState(info, objects) for info, objects in self.store.load()
         }
+        self._init_multipart(data_dir)
+        self._init_lifecycle()
 
     # -- control -----------------------------------------------------------------------------
     def reset(self) -> None:
-        """Forget every bucket and object (on disk too)."""
+        """Forget every bucket, object, upload and rule (on disk too)."""
         with self._lock:
             self.store.clear()
+            self.parts.clear()
             self._buckets.clear()
+            self._uploads.clear()
+            self._lifecycles.clear()
 
     def state(self) -> dict[str, Any]:
-        """``{"buckets": {name: {"created", "storage_class", "objects": {key: {"size", "etag"}}}}}``."""
+        """``{"buckets": {name: {"created", "storage_class", "objects": {key: {"size", "etag", …}},
+        "uploads": {upload id: key}, "lifecycle_rules": [rule id]}}}``."""
         with self._lock:
             return {
                 "buckets": {
@@ -147,6 +142,8 @@ class OssBackend(ListingMixin):
                                   "last_modified": iso8601(b.objects[key].last_modified)}
                             for key in b.keys
                         },
+                        "uploads": {u.upload_id: u.key for u in self._uploads.get(name, {}).values()},
+                        "lifecycle_rules": [r.id for r in self._lifecycles[name].rules] if name in self._lifecycles else [],
                     }
                     for name, b in sorted(self._buckets.items())
                 }
@@ -193,10 +190,11 @@ class OssBackend(ListingMixin):
 
     def delete_bucket(self, name: str) -> None:
         with self._lock:
-            if self.bucket(name).objects:
+            if self.bucket(name).objects or self.upload_count(name):
                 raise err.bucket_not_empty(name)
             self.store.remove_bucket(name)
             del self._buckets[name]
+            self._lifecycles.pop(name, None)
 
     def get_bucket_info(self, name: str) -> BucketInfo:
         return self.bucket(name).info
@@ -210,7 +208,7 @@ class OssBackend(ListingMixin):
             objects = list(self.bucket(name).objects.values())
         storage = sum(meta.size for meta in objects)
         return {
-            "Storage": storage, "ObjectCount": len(objects), "MultipartUploadCount": 0,
+            "Storage": storage, "ObjectCount": len(objects), "MultipartUploadCount": self.upload_count(name),
             "LastModifiedTime": int(max((m.last_modified for m in objects), default=0)),
             "StandardStorage": storage, "StandardObjectCount": len(objects),
         }
@@ -230,8 +228,9 @@ class OssBackend(ListingMixin):
         storage_class: str | None = None,
         object_acl: str | None = None,
         caller: Caller | None = None,
+        event: str = "ObjectCreated:PutObject",
     ) -> ObjectMeta:
-        """PutObject: store ``data`` under ``key``; publish ``ObjectCreated:PutObject``."""
+        """PutObject: store ``data`` under ``key``; publish ``event`` (PostObject stores the same way)."""
         check_object_key(key)
         if content_md5 is not None and decode_content_md5(content_md5) != hashlib.md5(data).digest():
             raise err.invalid_digest(content_md5)
@@ -241,12 +240,9 @@ class OssBackend(ListingMixin):
             content_md5=content_md5 or "",
             user_meta={k.lower(): v for k, v in (user_meta or {}).items()},
             headers=dict(headers or {}),
-            storage_class=_choice("x-oss-storage-class", storage_class, STORAGE_CLASSES, "Invalid storage class.")
-            or "Standard",
-            acl=_choice("x-oss-object-acl", object_acl, OBJECT_ACLS, "no such object access control exists")
-            or "default",
+            storage_class=storage_class_of(storage_class), acl=object_acl_of(object_acl),
         )
-        return self._write(bucket, meta, data, forbid_overwrite, "ObjectCreated:PutObject", caller)
+        return self._write(bucket, meta, data, forbid_overwrite, event, caller)
 
     def copy_object(
         self,
@@ -309,16 +305,15 @@ class OssBackend(ListingMixin):
         standard``) and the HTTP preconditions (412 ``PreconditionFailed`` / 304)."""
         with self._lock:
             meta = self._object(bucket, key)
-            data = self.store.read_object(bucket, key)
-        check_preconditions(meta.etag, meta.last_modified, if_match, if_none_match, if_modified_since, if_unmodified_since)
-        if not range_header:
-            return ObjectRead(meta, data)
-        span = parse_range(range_header, meta.size)
-        if span is None:
-            if (range_behavior or "").lower() == "standard":
+            check_preconditions(
+                meta.etag, meta.last_modified, if_match, if_none_match, if_modified_since, if_unmodified_since
+            )
+            span = parse_range(range_header, meta.size) if range_header else None
+            if span is None and range_header and (range_behavior or "").lower() == "standard":
                 raise err.invalid_range(meta.size)
-            return ObjectRead(meta, data)
-        return ObjectRead(meta, data[span[0] : span[1] + 1], span)
+            if span is None:
+                return ObjectRead(meta, self.store.read_object(bucket, key))
+            return ObjectRead(meta, self.store.read_range(bucket, key, *span), span)
 
     def head_object(
         self,

@@ -16,7 +16,6 @@ from __future__ import annotations
 import base64
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable
-from typing import Any
 from urllib.parse import parse_qsl, unquote
 
 from werkzeug.wrappers import Request, Response
@@ -27,11 +26,16 @@ from . import exceptions as err
 from .auth import SignedRequest
 from .listing import ObjectList
 from .models import Caller, OssBackend
+from .responses_more import MoreResponses
+from .responses_multipart import MultipartResponses
 from .storage import BucketInfo, ObjectMeta
 from .urls import BUCKET, OBJECT, SERVICE
-from .utils import http_date, iso8601, url_encode
+from .utils import http_date, iso8601, split_copy_source, url_encode
+from .xmlutil import XML_CONTENT_TYPE, element, xml_document
+from .xmlutil import parse_xml as _parse_xml
+from .xmlutil import text_of as _text
+from .xmlutil import xml_response as _xml
 
-XML_CONTENT_TYPE = "application/xml"
 #: Standard headers an upload may set and GET/HEAD return.
 KEPT_HEADERS = ("Cache-Control", "Content-Disposition", "Content-Encoding", "Content-Language", "Expires")
 #: ``response-*`` query parameters of GetObject and the header each one overrides.
@@ -40,21 +44,6 @@ RESPONSE_OVERRIDES = {
     "response-expires": "Expires", "response-cache-control": "Cache-Control",
     "response-content-disposition": "Content-Disposition", "response-content-encoding": "Content-Encoding",
 }
-
-
-# -- XML -------------------------------------------------------------------------------------
-def element(tag: str, text: Any = None, parent: ET.Element | None = None) -> ET.Element:
-    """A new element (under ``parent`` when given); booleans render as ``true``/``false``."""
-    node = ET.Element(tag) if parent is None else ET.SubElement(parent, tag)
-    if isinstance(text, bool):
-        node.text = "true" if text else "false"
-    elif text is not None:
-        node.text = str(text)
-    return node
-
-
-def xml_document(root: ET.Element) -> bytes:
-    return ('<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode")).encode("utf-8")
 
 
 def error_document(error: ServiceError, request_id: str, host_id: str) -> bytes:
@@ -172,13 +161,32 @@ class OssRequest:
     def kept_headers(self) -> dict[str, str]:
         return {name: self.headers[name] for name in KEPT_HEADERS if self.headers.get(name)}
 
+    def form_fields(self) -> dict[str, str]:
+        """A form upload's fields, names lower-cased (``MalformedPOSTRequest`` if not a form)."""
+        if self.request.mimetype != "multipart/form-data":
+            raise err.malformed_post_request()
+        return {name.lower(): value for name, value in self.request.form.items()}
+
+    def form_file(self) -> tuple[str, bytes]:
+        """The form's ``file`` field: its file name and bytes."""
+        for name, upload in self.request.files.items():
+            if name.lower() == "file":
+                return upload.filename or "", upload.read()
+        if "file" in self.form_fields():
+            return "", self.form_fields()["file"].encode("utf-8")
+        raise err.malformed_post_request()
+
+    def encode_keys(self) -> bool:
+        return (self.params.get("encoding-type") or "").lower() == "url"
+
     @property
     def host_id(self) -> str:
         return self.request.host or "localhost"
 
 
-class OssResponses:
-    """One method per OSS operation (named in :data:`~localcloud.oss.urls.ROUTES`)."""
+class OssResponses(MultipartResponses, MoreResponses):
+    """One method per OSS operation (named in :data:`~localcloud.oss.urls.ROUTES`); multipart
+    ones in :mod:`.responses_multipart`, append, PostObject and lifecycle in :mod:`.responses_more`."""
 
     def __init__(self, backend: OssBackend) -> None:
         self.backend = backend
@@ -269,10 +277,9 @@ class OssResponses:
         return Response(b"", status=200, headers=headers)
 
     def copy_object(self, req: OssRequest) -> Response:
-        source = (req.header("x-oss-copy-source") or "").split("?", 1)[0]
-        source_bucket, _, source_key = source.lstrip("/").partition("/")
+        source_bucket, source_key = split_copy_source(req.header("x-oss-copy-source"))
         meta = self.backend.copy_object(
-            unquote(source_bucket), unquote(source_key), req.bucket, req.key,
+            source_bucket, source_key, req.bucket, req.key,
             metadata_directive=req.header("x-oss-metadata-directive"), content_type=req.header("Content-Type"),
             user_meta=req.user_meta(), headers=req.kept_headers(),
             forbid_overwrite=req.header("x-oss-forbid-overwrite"), caller=req.caller,
@@ -333,26 +340,6 @@ class OssResponses:
         return _xml(root)
 
 
-def _xml(root: ET.Element | bytes) -> Response:
-    body = root if isinstance(root, bytes) else xml_document(root)
-    return Response(body, status=200, content_type=XML_CONTENT_TYPE)
-
-
-def _parse_xml(body: bytes, root_tag: str) -> ET.Element:
-    try:
-        root = ET.fromstring(body)
-    except ET.ParseError:
-        raise err.malformed_xml() from None
-    if root.tag != root_tag:
-        raise err.malformed_xml()
-    return root
-
-
-def _text(root: ET.Element | None, path: str) -> str | None:
-    node = root.find(path) if root is not None else None
-    return node.text if node is not None else None
-
-
 def _conditions(req: OssRequest) -> dict[str, str | None]:
     return {
         "if_match": req.header("If-Match"), "if_none_match": req.header("If-None-Match"),
@@ -371,5 +358,7 @@ def _object_headers(response: Response, meta: ObjectMeta) -> None:
     ]
     if meta.content_md5:
         headers = [*headers, ("Content-MD5", meta.content_md5)]
+    if meta.object_type == "Appendable":
+        headers = [*headers, ("x-oss-next-append-position", str(meta.size))]
     for name, value in headers:
         response.headers[name] = value

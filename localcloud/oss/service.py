@@ -1,7 +1,9 @@
 """``OssService``: OSS on localcloud's edge — parse, authenticate, route, answer.
 
 Every answer carries ``x-oss-request-id`` (24 upper-case hex digits, like OSS's); the HTTP
-server adds ``Date`` and ``Server``.
+server adds ``Date`` and ``Server``. Once routed and authenticated, a request goes through the
+fault injector under its OSS operation name (``faults.check("oss", "PutObject")``); an injected
+error is answered as an OSS XML error, with the fault's status, code and headers.
 
 Example
 -------
@@ -13,6 +15,8 @@ Example
 >>> oss.create_bucket("demo"); oss.create_bucket("demo")
 >>> list(oss.state()["buckets"])
 ['demo']
+>>> oss.tick(oss.clock.now())   # lifecycle rules: nothing to expire
+0
 """
 
 from __future__ import annotations
@@ -29,10 +33,11 @@ from ..core.clock import Clock
 from ..core.credentials import CredentialStore
 from ..core.errors import ServiceError
 from ..core.events import EventHub
+from ..core.faults import FaultInjector
 from .auth import Authenticator
 from .models import OssBackend
 from .responses import OssRequest, OssResponses, error_response
-from .urls import match_route
+from .urls import FORM, Route, match_route
 
 log = logging.getLogger("localcloud.oss")
 
@@ -56,9 +61,12 @@ class OssService:
         region: str,
         account_id: str,
         data_dir: Path | None = None,
+        faults: FaultInjector | None = None,
     ) -> None:
         self.clock = clock
         self.region = region
+        self._owns_faults = faults is None
+        self.faults = faults if faults is not None else FaultInjector()
         self.backend = OssBackend(clock=clock, hub=hub, region=region, account_id=account_id, data_dir=data_dir)
         self.authenticator = Authenticator(credentials, region=region)
         self.responses = OssResponses(self.backend)
@@ -70,8 +78,10 @@ class OssService:
         try:
             req = OssRequest(request, request_id)
             host_id = f"{req.bucket}.{host_id}" if req.bucket else host_id
-            self.authenticator.authenticate(req.signed(), now=self.clock.now())
-            route = match_route(req.method, req.shape, req.params, req.headers)
+            route = self._route(req)
+            injected = self.faults.check(self.name, route.operation)
+            if injected is not None:
+                raise injected
             response: Response = getattr(self.responses, route.action)(req)
         except ServiceError as error:
             response = error_response(error, request_id, host_id=host_id, method=request.method.upper())
@@ -82,9 +92,30 @@ class OssService:
         response.headers["x-oss-request-id"] = request_id
         return response
 
+    def _route(self, req: OssRequest) -> Route:
+        """The request's route, once its caller is authenticated (a routing error comes after an
+        authentication error, so an unsigned call to anything is ``AccessDenied``)."""
+        try:
+            route = match_route(req.method, req.shape, req.params, req.headers)
+        except ServiceError as unroutable:
+            self.authenticator.authenticate(req.signed(), now=self.clock.now())
+            raise unroutable from None
+        if route.auth == FORM:
+            self.authenticator.authenticate_form(req.form_fields())
+        else:
+            self.authenticator.authenticate(req.signed(), now=self.clock.now())
+        return route
+
     def reset(self) -> None:
-        """Forget every bucket and object."""
+        """Forget every bucket, object, upload and lifecycle rule (and the faults, unless shared)."""
         self.backend.reset()
+        if self._owns_faults:
+            self.faults.clear()
+
+    def tick(self, now: float) -> int:
+        """Apply the buckets' lifecycle rules at ``now``: delete the expired objects (no events) and
+        abort expired multipart uploads. Returns the number of objects deleted."""
+        return self.backend.apply_lifecycle(now)
 
     def state(self) -> dict[str, Any]:
         """Buckets and their objects (key → size, etag) as JSON-able data."""

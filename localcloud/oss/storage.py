@@ -9,6 +9,8 @@ On disk (``<data_dir>/oss``)::
     <bucket>/bucket.json                          the bucket's attributes
     <bucket>/objects/<h2>/<h>.json                one object's metadata (h = sha256 of the key)
     <bucket>/objects/<h2>/<h>.<token>.blob        its bytes
+    <bucket>/<name>.xml                           a bucket configuration (``lifecycle``)
+    <bucket>/uploads/…                            multipart uploads in progress (:mod:`.parts`)
 
 Every file is written to a temporary name and moved into place with :func:`os.replace`; an
 object's bytes go to a fresh blob before its metadata points at them, so a crash leaves either
@@ -19,8 +21,8 @@ Example
 >>> store = MemoryStore()
 >>> store.save_bucket(BucketInfo("b", created=0.0))
 >>> store.save_object("b", ObjectMeta("k", 1, "E", 0, 0.0, "text/plain"), b"x")
->>> store.read_object("b", "k")
-b'x'
+>>> store.read_object("b", "k"), store.read_range("b", "k", 0, 0)
+(b'x', b'x')
 >>> [(info.name, sorted(objects)) for info, objects in store.load()]
 [('b', ['k'])]
 """
@@ -33,8 +35,16 @@ import json
 import os
 import secrets
 import shutil
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Protocol
+
+#: An object's bytes: all at once, or as chunks (a multipart object assembled from its parts).
+Data = bytes | Iterable[bytes]
+
+
+def join_data(data: Data) -> bytes:
+    return bytes(data) if isinstance(data, (bytes, bytearray, memoryview)) else b"".join(data)
 
 
 @dataclasses.dataclass
@@ -94,9 +104,15 @@ class ObjectStore(Protocol):
 
     def remove_bucket(self, name: str) -> None: ...
 
-    def save_object(self, bucket: str, meta: ObjectMeta, data: bytes) -> None: ...
+    def save_object(self, bucket: str, meta: ObjectMeta, data: Data) -> None: ...
 
     def read_object(self, bucket: str, key: str) -> bytes: ...
+
+    def read_range(self, bucket: str, key: str, first: int, last: int) -> bytes: ...
+
+    def save_config(self, bucket: str, name: str, data: bytes | None) -> None: ...
+
+    def load_config(self, bucket: str, name: str) -> bytes | None: ...
 
     def remove_object(self, bucket: str, key: str) -> None: ...
 
@@ -109,6 +125,7 @@ class MemoryStore:
     def __init__(self) -> None:
         self._buckets: dict[str, BucketInfo] = {}
         self._objects: dict[str, dict[str, tuple[ObjectMeta, bytes]]] = {}
+        self._configs: dict[tuple[str, str], bytes] = {}
 
     def load(self) -> list[tuple[BucketInfo, dict[str, ObjectMeta]]]:
         return [
@@ -123,12 +140,26 @@ class MemoryStore:
     def remove_bucket(self, name: str) -> None:
         self._buckets.pop(name, None)
         self._objects.pop(name, None)
+        for config in [c for c in self._configs if c[0] == name]:
+            del self._configs[config]
 
-    def save_object(self, bucket: str, meta: ObjectMeta, data: bytes) -> None:
-        self._objects.setdefault(bucket, {})[meta.key] = (meta, bytes(data))
+    def save_object(self, bucket: str, meta: ObjectMeta, data: Data) -> None:
+        self._objects.setdefault(bucket, {})[meta.key] = (meta, join_data(data))
 
     def read_object(self, bucket: str, key: str) -> bytes:
         return self._objects[bucket][key][1]
+
+    def read_range(self, bucket: str, key: str, first: int, last: int) -> bytes:
+        return self._objects[bucket][key][1][first : last + 1]
+
+    def save_config(self, bucket: str, name: str, data: bytes | None) -> None:
+        if data is None:
+            self._configs.pop((bucket, name), None)
+        else:
+            self._configs[(bucket, name)] = data
+
+    def load_config(self, bucket: str, name: str) -> bytes | None:
+        return self._configs.get((bucket, name))
 
     def remove_object(self, bucket: str, key: str) -> None:
         self._objects.get(bucket, {}).pop(key, None)
@@ -136,15 +167,20 @@ class MemoryStore:
     def clear(self) -> None:
         self._buckets.clear()
         self._objects.clear()
+        self._configs.clear()
 
 
-def atomic_write(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file and :func:`os.replace`."""
+def atomic_write(path: Path, data: Data) -> None:
+    """Write ``data`` (bytes or chunks) to ``path`` through a temporary file and :func:`os.replace`."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
     try:
         with open(tmp, "wb") as handle:
-            handle.write(data)
+            if isinstance(data, (bytes, bytearray, memoryview)):
+                handle.write(data)
+            else:
+                for chunk in data:
+                    handle.write(chunk)
         os.replace(tmp, path)
     finally:
         if tmp.exists():
@@ -201,7 +237,7 @@ class DiskStore:
     def remove_bucket(self, name: str) -> None:
         shutil.rmtree(self._bucket_dir(name), ignore_errors=True)
 
-    def save_object(self, bucket: str, meta: ObjectMeta, data: bytes) -> None:
+    def save_object(self, bucket: str, meta: ObjectMeta, data: Data) -> None:
         meta_path = self._meta_path(bucket, meta.key)
         old_blob = self._blob_of(meta_path)
         blob = meta_path.with_name(f"{meta_path.stem}.{secrets.token_hex(8)}.blob")
@@ -216,6 +252,25 @@ class DiskStore:
         if blob is None:
             raise KeyError(key)
         return blob.read_bytes()
+
+    def read_range(self, bucket: str, key: str, first: int, last: int) -> bytes:
+        blob = self._blob_of(self._meta_path(bucket, key))
+        if blob is None:
+            raise KeyError(key)
+        with open(blob, "rb") as handle:
+            handle.seek(first)
+            return handle.read(last + 1 - first)
+
+    def save_config(self, bucket: str, name: str, data: bytes | None) -> None:
+        path = self._bucket_dir(bucket) / f"{name}.xml"
+        if data is None:
+            path.unlink(missing_ok=True)
+        else:
+            atomic_write(path, data)
+
+    def load_config(self, bucket: str, name: str) -> bytes | None:
+        path = self._bucket_dir(bucket) / f"{name}.xml"
+        return path.read_bytes() if path.is_file() else None
 
     def remove_object(self, bucket: str, key: str) -> None:
         meta_path = self._meta_path(bucket, key)

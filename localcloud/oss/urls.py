@@ -1,11 +1,17 @@
 """OSS routing: a declarative table from (method, resource shape, selecting subresource) to an action.
 
+Each route names its OSS API operation (``PutObject``, ``InitiateMultipartUpload``…), which is
+what fault injection matches on, and how it is authenticated: by the request's signature
+(``header``: the ``Authorization`` header or a presigned URL) or, for PostObject, by the policy
+signature in its form fields (``form``).
+
 A request's *shape* is ``service`` (``/``), ``bucket`` (``/<bucket>/``) or ``object``
 (``/<bucket>/<key>``). Its *selector* is the subresource query parameter naming an operation
 (``?bucketInfo``, ``?delete``, ``?list-type=2``…); parameters that only modify an operation
 (``response-content-type``, ``continuation-token``…) select nothing. A route without selector
 only matches requests without one, so an unsupported subresource is never mistaken for a plain
-GET: it is answered ``NotImplemented``.
+GET: it is answered ``NotImplemented`` (a method that no route of the resource takes without a
+subresource is ``MethodNotAllowed``).
 
 Example
 -------
@@ -13,6 +19,8 @@ Example
 'list_objects_v2'
 >>> match_route("HEAD", OBJECT, {"objectMeta": ""}, {}).action
 'get_object_meta'
+>>> match_route("PUT", OBJECT, {"uploadId": "U", "partNumber": "1"}, {}).operation
+'UploadPart'
 >>> try:
 ...     match_route("POST", OBJECT, {}, {})
 ... except Exception as exc:
@@ -29,36 +37,52 @@ from . import exceptions as err
 from .auth import SUBRESOURCES
 
 SERVICE, BUCKET, OBJECT = "service", "bucket", "object"
+HEADER, FORM = "header", "form"
 
 
 @dataclasses.dataclass(frozen=True)
 class Route:
     """``action`` (a method of :class:`~localcloud.oss.responses.OssResponses`) serves requests with
-    this method and shape whose selector is ``selector`` and that carry ``header`` (when given)."""
+    this method and shape whose selector is ``selector`` and that carry ``header`` (when given);
+    ``operation`` is the OSS API name, ``auth`` how the caller is authenticated."""
 
     method: str
     shape: str
     action: str
+    operation: str
     selector: str | None = None
     header: str | None = None
+    auth: str = HEADER
 
 
 ROUTES: tuple[Route, ...] = (
-    Route("GET", SERVICE, "list_buckets"),
-    Route("PUT", BUCKET, "create_bucket"),
-    Route("DELETE", BUCKET, "delete_bucket"),
-    Route("GET", BUCKET, "list_objects_v2", selector="list-type"),
-    Route("GET", BUCKET, "list_objects"),
-    Route("GET", BUCKET, "get_bucket_info", selector="bucketInfo"),
-    Route("GET", BUCKET, "get_bucket_location", selector="location"),
-    Route("GET", BUCKET, "get_bucket_stat", selector="stat"),
-    Route("POST", BUCKET, "delete_objects", selector="delete"),
-    Route("PUT", OBJECT, "copy_object", header="x-oss-copy-source"),
-    Route("PUT", OBJECT, "put_object"),
-    Route("GET", OBJECT, "get_object"),
-    Route("HEAD", OBJECT, "head_object"),
-    Route("HEAD", OBJECT, "get_object_meta", selector="objectMeta"),
-    Route("DELETE", OBJECT, "delete_object"),
+    Route("GET", SERVICE, "list_buckets", "ListBuckets"),
+    Route("PUT", BUCKET, "create_bucket", "PutBucket"),
+    Route("DELETE", BUCKET, "delete_bucket", "DeleteBucket"),
+    Route("GET", BUCKET, "list_objects_v2", "ListObjectsV2", selector="list-type"),
+    Route("GET", BUCKET, "list_objects", "ListObjects"),
+    Route("GET", BUCKET, "get_bucket_info", "GetBucketInfo", selector="bucketInfo"),
+    Route("GET", BUCKET, "get_bucket_location", "GetBucketLocation", selector="location"),
+    Route("GET", BUCKET, "get_bucket_stat", "GetBucketStat", selector="stat"),
+    Route("POST", BUCKET, "delete_objects", "DeleteMultipleObjects", selector="delete"),
+    Route("GET", BUCKET, "list_multipart_uploads", "ListMultipartUploads", selector="uploads"),
+    Route("PUT", BUCKET, "put_bucket_lifecycle", "PutBucketLifecycle", selector="lifecycle"),
+    Route("GET", BUCKET, "get_bucket_lifecycle", "GetBucketLifecycle", selector="lifecycle"),
+    Route("DELETE", BUCKET, "delete_bucket_lifecycle", "DeleteBucketLifecycle", selector="lifecycle"),
+    Route("POST", BUCKET, "post_object", "PostObject", auth=FORM),
+    Route("PUT", OBJECT, "copy_object", "CopyObject", header="x-oss-copy-source"),
+    Route("PUT", OBJECT, "put_object", "PutObject"),
+    Route("GET", OBJECT, "get_object", "GetObject"),
+    Route("HEAD", OBJECT, "head_object", "HeadObject"),
+    Route("HEAD", OBJECT, "get_object_meta", "GetObjectMeta", selector="objectMeta"),
+    Route("DELETE", OBJECT, "delete_object", "DeleteObject"),
+    Route("POST", OBJECT, "append_object", "AppendObject", selector="append"),
+    Route("POST", OBJECT, "initiate_multipart_upload", "InitiateMultipartUpload", selector="uploads"),
+    Route("PUT", OBJECT, "upload_part_copy", "UploadPartCopy", selector="uploadId", header="x-oss-copy-source"),
+    Route("PUT", OBJECT, "upload_part", "UploadPart", selector="uploadId"),
+    Route("POST", OBJECT, "complete_multipart_upload", "CompleteMultipartUpload", selector="uploadId"),
+    Route("DELETE", OBJECT, "abort_multipart_upload", "AbortMultipartUpload", selector="uploadId"),
+    Route("GET", OBJECT, "list_parts", "ListParts", selector="uploadId"),
 )
 
 #: Subresources that modify an operation instead of selecting one.
@@ -95,6 +119,6 @@ def match_route(method: str, shape: str, params: Mapping[str, str], headers: Con
         if route.selector is not None and route.selector not in selectors:
             continue
         return route
-    if any(route.method == method and route.shape == shape for route in ROUTES):
+    if selectors and any(route.method == method and route.shape == shape for route in ROUTES):
         raise err.not_implemented(f"{method} {_RESOURCE_TYPES[shape]} ?{'&'.join(sorted(selectors))}")
     raise err.method_not_allowed(method, _RESOURCE_TYPES[shape])

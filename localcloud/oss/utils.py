@@ -10,6 +10,8 @@ Example
 (1, 3)
 >>> iso8601(0.0)
 '1970-01-01T00:00:00.000Z'
+>>> crc64_combine(crc64(b"hello "), crc64(b"world"), 5) == crc64(b"hello world")
+True
 """
 
 from __future__ import annotations
@@ -18,16 +20,104 @@ import base64
 import binascii
 import calendar
 import email.utils
+import functools
 import hashlib
+import re
 import time
-from urllib.parse import quote
+from collections.abc import Iterable
+from urllib.parse import quote, unquote
 
 import crcmod
 
 from . import exceptions as err
 
+STORAGE_CLASSES = ("Standard", "IA", "Archive", "ColdArchive", "DeepColdArchive")
+BUCKET_ACLS = ("private", "public-read", "public-read-write")
+OBJECT_ACLS = ("default", *BUCKET_ACLS)
+REDUNDANCY_TYPES = ("LRS", "ZRS")
+DEFAULT_CONTENT_TYPE = "application/octet-stream"
+_BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
+
 #: CRC-64/ECMA-182 as OSS computes it (``x-oss-hash-crc64ecma``); same parameters as ``oss2.utils.Crc64``.
 crc64 = crcmod.mkCrcFun(0x142F0E1EBA9EA3693, initCrc=0, xorOut=0xFFFFFFFFFFFFFFFF, rev=True)
+_CRC64_REFLECTED_POLY = 0xC96C5795D7870F42
+
+
+def _gf2_times(matrix: tuple[int, ...], vector: int) -> int:
+    total, i = 0, 0
+    while vector:
+        if vector & 1:
+            total ^= matrix[i]
+        vector >>= 1
+        i += 1
+    return total
+
+
+def _gf2_square(matrix: tuple[int, ...]) -> tuple[int, ...]:
+    return tuple(_gf2_times(matrix, column) for column in matrix)
+
+
+@functools.lru_cache(maxsize=64)
+def _crc64_shift(length: int) -> tuple[int, ...]:
+    """The GF(2) operator that carries a CRC-64 register across ``length`` zero bytes (zlib's method)."""
+    odd = (_CRC64_REFLECTED_POLY, *(1 << n for n in range(63)))  # one zero bit
+    operator = tuple(1 << n for n in range(64))
+    odd = _gf2_square(_gf2_square(odd))  # four zero bits
+    while length:
+        even = _gf2_square(odd)
+        if length & 1:
+            operator = tuple(_gf2_times(even, column) for column in operator)
+        length >>= 1
+        if not length:
+            break
+        odd = _gf2_square(even)
+        if length & 1:
+            operator = tuple(_gf2_times(odd, column) for column in operator)
+        length >>= 1
+    return operator
+
+
+def crc64_combine(crc1: int, crc2: int, length2: int) -> int:
+    """The CRC-64 of ``A + B`` from ``crc64(A)``, ``crc64(B)`` and ``len(B)`` (no bytes re-read)."""
+    if length2 <= 0:
+        return crc1
+    return _gf2_times(_crc64_shift(length2), crc1) ^ crc2
+
+
+def check_bucket_name(name: str) -> None:
+    """3-63 characters of ``a-z0-9-``, starting and ending with a letter or digit."""
+    if not _BUCKET_NAME.match(name):
+        raise err.invalid_bucket_name(name)
+
+
+def check_object_key(key: str) -> None:
+    """1-1023 bytes of UTF-8, not starting with ``/`` or ``\\``."""
+    if not key:
+        raise err.invalid_object_name(key, "The Object name can not be empty")
+    if len(key.encode("utf-8")) > 1023:
+        raise err.invalid_object_name(key, "The Length of Object name must be less than 1024")
+    if key[0] in "/\\":
+        raise err.invalid_object_name(key)
+
+
+def choice(name: str, value: str | None, allowed: Iterable[str], message: str) -> str | None:
+    """``value`` spelled as in ``allowed`` (case-insensitively), ``None`` when absent, else InvalidArgument."""
+    if value is None or value == "":
+        return None
+    for candidate in allowed:
+        if value.lower() == candidate.lower():
+            return candidate
+    raise err.invalid_argument(message, name, value)
+
+
+def storage_class_of(value: str | None) -> str:
+    """``x-oss-storage-class`` of an upload (``Standard`` by default)."""
+    return choice("x-oss-storage-class", value, STORAGE_CLASSES, "Invalid storage class.") or "Standard"
+
+
+def object_acl_of(value: str | None) -> str:
+    """``x-oss-object-acl`` of an upload (``default`` by default)."""
+    return choice("x-oss-object-acl", value, OBJECT_ACLS, "no such object access control exists") or "default"
 
 
 def etag_of(data: bytes) -> str:
@@ -66,6 +156,34 @@ def parse_http_date(value: str) -> float | None:
 def iso8601(ts: float) -> str:
     """Epoch seconds → ``2012-02-24T08:43:07.000Z`` (the format oss2's list parsers require)."""
     return time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime(ts))
+
+
+def parse_iso8601(value: str) -> float | None:
+    """``2024-05-01T00:00:00.000Z`` (milliseconds optional) → epoch seconds, or ``None``.
+
+    >>> parse_iso8601("1970-01-02T00:00:00.000Z"), parse_iso8601("1970-01-02T00:00:00Z"), parse_iso8601("x")
+    (86400.0, 86400.0, None)
+    """
+    text = value.strip()
+    head, dot, tail = text.partition(".")
+    if dot:
+        if not (tail.endswith("Z") and tail[:-1].isdigit()):
+            return None
+        text = head + "Z"
+    try:
+        return float(calendar.timegm(time.strptime(text, "%Y-%m-%dT%H:%M:%SZ")))
+    except ValueError:
+        return None
+
+
+def next_midnight(ts: float) -> float:
+    """``ts`` rounded up to a UTC midnight (OSS's lifecycle day counting).
+
+    >>> next_midnight(1.0), next_midnight(86400.0)
+    (86400.0, 86400.0)
+    """
+    days, rest = divmod(ts, 86400)
+    return (days + (1 if rest else 0)) * 86400.0
 
 
 def parse_v4_datetime(value: str) -> float | None:
@@ -112,6 +230,17 @@ def parse_range(header: str, size: int) -> tuple[int, int] | None:
 def url_encode(value: str) -> str:
     """The ``encoding-type=url`` form of a key or prefix (``/`` kept, everything else escaped)."""
     return quote(value, safe="/")
+
+
+def split_copy_source(value: str | None) -> tuple[str, str]:
+    """``x-oss-copy-source`` (``/<bucket>/<url-encoded key>[?versionId=…]``) → (bucket, key).
+
+    >>> split_copy_source("/bkt/a%2Fb%20c.txt")
+    ('bkt', 'a/b c.txt')
+    """
+    source = (value or "").split("?", 1)[0]
+    bucket, _, key = source.lstrip("/").partition("/")
+    return unquote(bucket), unquote(key)
 
 
 def _etag_matches(header: str, etag: str) -> bool:
