@@ -25,6 +25,7 @@ from .core.credentials import (
 )
 from .core.events import EventHub
 from .core.faults import DeliveryFaults, FaultInjector
+from .core.metrics import RequestLog, Timeline
 from .dlc import DlcService
 from .edge import Edge
 from .eventbridge import EventBridgeService
@@ -71,6 +72,8 @@ class LocalCloud:
         self.credentials = CredentialStore()
         self.hub = EventHub()
         self.faults = FaultInjector()
+        self.requests = RequestLog()  # EAS gateway → CloudMonitor
+        self.timeline = Timeline()  # seeded usage (DSW) and other samples → CloudMonitor
         self.delivery = DeliveryFaults()
         self.oss = OssService(
             clock=self.clock, credentials=self.credentials, hub=self.hub, region=region,
@@ -205,6 +208,8 @@ class LocalCloud:
         self.oss.reset()
         self.dlc.reset()
         self.eventbridge.reset()
+        self.requests.reset()
+        self.timeline.reset()
         self.clock.reset()
         self.faults.clear()
         self.delivery = DeliveryFaults()
