@@ -93,13 +93,16 @@ class LocalCloud:
         self.control = ControlApi(self)
         self.edge = Edge(
             oss=self.oss,
-            pop_services={DlcService.version: self.dlc, EventBridgeService.version: self.eventbridge},
+            pop_services={},
             control=self.control,
             credentials=self.credentials,
             faults=self.faults,
             functions=self.fc,
         )
         self._server: ThreadedServer | None = None
+        self.services: dict[str, Any] = {}
+        for service in (self.dlc, self.eventbridge):
+            self.register(service)
         self._standing_buckets: set[str] = set()
         self.tick_interval = tick_interval
         self._ticking = threading.Event()
@@ -136,15 +139,23 @@ class LocalCloud:
 
         threading.Thread(target=run, name="localcloud-ticker", daemon=True).start()
 
+    def register(self, service: Any) -> Any:
+        """Add a POP service (``name``, ``version``, ``handle``, ``reset``, ``state`` and
+        optionally ``tick(now)``) to the edge, reset, state and the ticker."""
+        self.services[service.name] = service
+        self.edge.pop_services[service.version] = service
+        return service
+
     def tick(self) -> None:
-        """Run what is due at the clock's time: timer triggers, OSS lifecycle expiration."""
+        """Run what is due at the clock's time: timers, lifecycles, every service's ``tick``."""
         with self._tick_lock:
             now = self.clock.now()
+            for service in [self.oss, *self.services.values()]:
+                tick = getattr(service, "tick", None)
+                if tick is not None:
+                    tick(now)
             if self.fc is not None:
                 self.fc.tick(now)
-            expire = getattr(self.oss, "tick", None)
-            if expire is not None:
-                expire(now)
 
     def serve_forever(self, port: int = DEFAULT_PORT, host: str = "127.0.0.1") -> None:
         """Serve in the foreground until interrupted (``pai-autopilot local up``)."""
@@ -192,7 +203,7 @@ class LocalCloud:
         return env
 
     def service_names(self) -> list[str]:
-        names = ["oss", "dlc", "eventbridge"]
+        names = ["oss", *self.services]
         return [*names, "fc"] if self.fc is not None else names
 
     # -- control -----------------------------------------------------------------------------
@@ -206,8 +217,8 @@ class LocalCloud:
         if self.fc is not None:
             self.fc.reset()
         self.oss.reset()
-        self.dlc.reset()
-        self.eventbridge.reset()
+        for service in self.services.values():
+            service.reset()
         self.requests.reset()
         self.timeline.reset()
         self.clock.reset()
@@ -224,8 +235,8 @@ class LocalCloud:
         self.tick()
 
     def state(self) -> dict[str, Any]:
-        state: dict[str, Any] = {"clock": self.clock.state(), "oss": self.oss.state(), "dlc": self.dlc.state(),
-                                 "eventbridge": self.eventbridge.state()}
+        state: dict[str, Any] = {"clock": self.clock.state(), "oss": self.oss.state()}
+        state.update({name: service.state() for name, service in self.services.items()})
         if self.fc is not None:
             state["fc"] = self.fc.state()
         return state

@@ -2,6 +2,7 @@
 
 * ``/_localcloud/...`` → the control API;
 * ``/_fc/<function>/...`` → the function's HTTP trigger (local FC runtime);
+* a mounted prefix (:meth:`Edge.mount`, e.g. ``/api/predict/``) → its handler;
 * a request with ``x-acs-version`` → the POP product registered for that version (its ACS3
   signature is verified first);
 * anything else → OSS (which checks its own signatures and answers in XML).
@@ -62,7 +63,12 @@ class Edge:
         self.credentials = credentials
         self.faults = faults or FaultInjector()
         self.functions = functions
+        self.mounts: dict[str, Handler] = {}
         self.on_request = on_request
+
+    def mount(self, prefix: str, handler: Handler) -> None:
+        """Serve every request under ``prefix`` (not a POP call) with ``handler`` (e.g. the EAS gateway)."""
+        self.mounts[prefix] = handler
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         request = Request(environ)
@@ -76,6 +82,9 @@ class Edge:
             return self.control.handle(request)
         if request.path.startswith("/_fc/") and self.functions is not None:
             return self.functions.handle(request)
+        for prefix, handler in self.mounts.items():
+            if request.path.startswith(prefix) and "x-acs-version" not in request.headers:
+                return handler.handle(request)
         version = request.headers.get("x-acs-version")
         if version is None:
             return self.oss.handle(request)
