@@ -17,6 +17,8 @@ route                                           what it does
 ``GET  /_localcloud/fc/invocations``            the local FC runtime's invocation records
 ``GET  /_localcloud/fc/dead-letters``           invocations that exhausted their retries
 ``GET  /_localcloud/fc/logs/<function>``        the function's captured log lines
+``*    /_localcloud/<service>/…``                 a service's own controls (its ``control``
+                                                method: ``(method, path, body) -> (status, data)``)
 =============================================== ============================================
 
 Errors are ``{"Code", "Message"}`` with a 4xx status and name the offending value.
@@ -96,6 +98,11 @@ class ControlApi:
             return _json(dataclasses.asdict(cloud.delivery))
         if path.startswith("/fc/") and method == "GET":
             return self._fc(path)
+        name, _, rest = path.lstrip("/").partition("/")
+        service = cloud.services.get(name)
+        if service is not None and hasattr(service, "control"):
+            status, data = service.control(method, "/" + rest, _body(request) if method in ("POST", "PUT") else {})
+            return _json(data, status)
         return _bad(f"no control route {method} {request.path}", 404)
 
     def _clock(self, method: str, request: Request) -> Response:
