@@ -1,0 +1,6 @@
+"""Notifications to DingTalk (signed), WeCom, Lark (signed) and generic JSON webhooks."""
+
+from .formats import Notification, render
+from .sender import RateLimiter, notify
+
+__all__ = ["Notification", "RateLimiter", "notify", "render"]
