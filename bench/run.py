@@ -11,6 +11,7 @@ BENCHES = [
     ["cold_start.py", "--runs", "9"],
     ["oss_throughput.py", "--objects", "2000", "--rounds", "3"],
     ["delivery_latency.py", "--uploads", "1000"],
+    ["cms_describe.py"],
 ]
 
 if __name__ == "__main__":

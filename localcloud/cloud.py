@@ -26,6 +26,7 @@ from .core.credentials import (
 from .core.events import EventHub
 from .core.faults import DeliveryFaults, FaultInjector
 from .core.metrics import RequestLog, Timeline
+from .cms import CmsService
 from .dlc import DlcService
 from .edge import Edge
 from .eventbridge import EventBridgeService
@@ -81,6 +82,10 @@ class LocalCloud:
         )
         self.dlc = DlcService(clock=self.clock, region=region, account_id=self.account_id)
         self.eventbridge = EventBridgeService(clock=self.clock, hub=self.hub, region=region, account_id=self.account_id)
+        self.cms = CmsService(
+            clock=self.clock, region=region, account_id=self.account_id,
+            requests=self.requests, timeline=self.timeline, eventbridge=self.eventbridge,
+        )
         self.fc: Any = None
         if project_dir is not None:
             from .fc.runtime import FcRuntime
@@ -101,7 +106,7 @@ class LocalCloud:
         )
         self._server: ThreadedServer | None = None
         self.services: dict[str, Any] = {}
-        for service in (self.dlc, self.eventbridge):
+        for service in (self.dlc, self.eventbridge, self.cms):  # cms last: alarms see the others' tick
             self.register(service)
         self._standing_buckets: set[str] = set()
         self.tick_interval = tick_interval

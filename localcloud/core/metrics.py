@@ -50,26 +50,28 @@ class RequestLog:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._rows: dict[str, collections.deque[Request]] = collections.defaultdict(
-            lambda: collections.deque(maxlen=MAX_ROWS_PER_SERIES)
-        )
+        self._rows: dict[str, list[Request]] = collections.defaultdict(list)
 
     def record(self, service: str, *, at: float, status: int, latency_ms: float) -> None:
         row = Request(at, status, latency_ms)
         with self._lock:
             rows = self._rows[service]
-            if rows and rows[-1].at > at:  # a clock moved back (reset): keep order anyway
-                items = list(rows)
-                bisect.insort(items, row)
-                rows.clear()
-                rows.extend(items)
+            if rows and rows[-1] > row:  # out of order (concurrent requests): keep the list sorted
+                bisect.insort(rows, row)
             else:
                 rows.append(row)
+            if len(rows) > MAX_ROWS_PER_SERIES * 1.1:  # trim in chunks, oldest first
+                del rows[: len(rows) - MAX_ROWS_PER_SERIES]
 
     def window(self, service: str, *, start: float, end: float) -> list[Request]:
-        """Rows with ``start <= at <= end``, oldest first."""
+        """Rows with ``start <= at <= end``, oldest first (binary search on time)."""
         with self._lock:
-            return [r for r in self._rows.get(service, ()) if start <= r.at <= end]
+            rows = self._rows.get(service)
+            if not rows:
+                return []
+            lo = bisect.bisect_left(rows, Request(start, -1, float("-inf")))
+            hi = bisect.bisect_right(rows, Request(end, 10**6, float("inf")))
+            return rows[lo:hi]
 
     def services(self) -> list[str]:
         with self._lock:
