@@ -28,6 +28,7 @@ from .core.faults import DeliveryFaults, FaultInjector
 from .core.metrics import RequestLog, Timeline
 from .cms import CmsService
 from .dlc import DlcService
+from .eas import EasService
 from .edge import Edge
 from .eventbridge import EventBridgeService
 from .oss import OssService
@@ -80,8 +81,12 @@ class LocalCloud:
             clock=self.clock, credentials=self.credentials, hub=self.hub, region=region,
             account_id=self.account_id, data_dir=Path(data_dir) if data_dir else None, faults=self.faults,
         )
-        self.dlc = DlcService(clock=self.clock, region=region, account_id=self.account_id)
         self.eventbridge = EventBridgeService(clock=self.clock, hub=self.hub, region=region, account_id=self.account_id)
+        self.dlc = DlcService(clock=self.clock, region=region, account_id=self.account_id,
+                              oss=self.oss, eventbridge=self.eventbridge)
+        self.eas = EasService(
+            clock=self.clock, region=region, account_id=self.account_id, requests=self.requests, timeline=self.timeline
+        )
         self.cms = CmsService(
             clock=self.clock, region=region, account_id=self.account_id,
             requests=self.requests, timeline=self.timeline, eventbridge=self.eventbridge,
@@ -106,8 +111,9 @@ class LocalCloud:
         )
         self._server: ThreadedServer | None = None
         self.services: dict[str, Any] = {}
-        for service in (self.dlc, self.eventbridge, self.cms):  # cms last: alarms see the others' tick
+        for service in (self.dlc, self.eventbridge, self.eas, self.cms):  # cms last: alarms see the others' tick
             self.register(service)
+        self.edge.mount("/api/predict/", self.eas.gateway)
         self._standing_buckets: set[str] = set()
         self.tick_interval = tick_interval
         self._ticking = threading.Event()

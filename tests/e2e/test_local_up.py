@@ -137,7 +137,7 @@ def test_control_commands_against_a_running_localcloud():
         assert missing.returncode == 2 and b"dataset_landed (pai-autopilot-dataset-landed)" in missing.stderr
         # reset, state
         assert json.loads(cli("local", "reset", *p).stdout) == {"reset": True}
-        assert json.loads(cli("local", "state", *p).stdout)["dlc"] == {"jobs": []}
+        assert json.loads(cli("local", "state", *p).stdout)["dlc"]["jobs"] == []
     finally:
         server.terminate()
         server.wait(timeout=15)

@@ -4,6 +4,7 @@
     pai-autopilot package --output .build/code      build the FC code package (no Docker)
     pai-autopilot local up | env                     run localcloud, point a shell at it
     pai-autopilot local reset | state | clock | fault | delivery | invocations | logs | invoke
+    pai-autopilot local traffic --target GROUP_OR_SERVICE --qps N [--duration S]
     pai-autopilot demo                               the whole story on localcloud, narrated
 
 Imports of localcloud, rich and the SDKs happen inside the commands that need them.
@@ -13,7 +14,7 @@ from __future__ import annotations
 
 import typer
 
-from . import control  # noqa: F401  (registers the `local` control commands)
+from . import control, traffic  # noqa: F401  (register `local` control and traffic commands)
 from .demo import demo
 from .local import local_app
 from .project import package, validate

@@ -20,6 +20,9 @@ import msgspec
 from msgspec import Meta, Struct
 
 Name = Annotated[str, Meta(pattern=r"^[a-z][a-z0-9-]{0,39}$", description="lower-case letters, digits and '-'")]
+EasName = Annotated[
+    str, Meta(pattern=r"^[a-z][a-z0-9_]{0,63}$", description="an EAS name (lower-case letters, digits, '_'; no '-')")
+]
 Prefix = Annotated[str, Meta(pattern=r"^[^/].*/$", description="an OSS key prefix ending in '/', no leading '/'")]
 JobType = Literal[
     "TFJob", "PyTorchJob", "MPIJob", "XGBoostJob", "OneFlowJob", "ElasticBatchJob", "SlurmJob", "RayJob",
@@ -84,8 +87,8 @@ class Training(_Base):
 class Serving(_Base):
     """EAS service template (used from the serving issue on)."""
 
-    service_name: Name
-    group: Name | None = None
+    service_name: EasName
+    group: EasName | None = None
     image: str | None = None
     processor: str | None = None
     instance_type: str | None = None
