@@ -12,6 +12,7 @@ BENCHES = [
     ["oss_throughput.py", "--objects", "2000", "--rounds", "3"],
     ["delivery_latency.py", "--uploads", "1000"],
     ["cms_describe.py"],
+    ["eas_gateway.py"],
 ]
 
 if __name__ == "__main__":
