@@ -15,6 +15,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from .cms import CmsService
 from .control import ControlApi
 from .core.clock import Clock
 from .core.credentials import (
@@ -26,8 +27,8 @@ from .core.credentials import (
 from .core.events import EventHub
 from .core.faults import DeliveryFaults, FaultInjector
 from .core.metrics import RequestLog, Timeline
-from .cms import CmsService
 from .dlc import DlcService
+from .dsw import DswService
 from .eas import EasService
 from .edge import Edge
 from .eventbridge import EventBridgeService
@@ -84,6 +85,7 @@ class LocalCloud:
         self.eventbridge = EventBridgeService(clock=self.clock, hub=self.hub, region=region, account_id=self.account_id)
         self.dlc = DlcService(clock=self.clock, region=region, account_id=self.account_id,
                               oss=self.oss, eventbridge=self.eventbridge)
+        self.dsw = DswService(clock=self.clock, region=region, account_id=self.account_id, timeline=self.timeline)
         self.eas = EasService(
             clock=self.clock, region=region, account_id=self.account_id, requests=self.requests, timeline=self.timeline
         )
@@ -111,7 +113,7 @@ class LocalCloud:
         )
         self._server: ThreadedServer | None = None
         self.services: dict[str, Any] = {}
-        for service in (self.dlc, self.eventbridge, self.eas, self.cms):  # cms last: alarms see the others' tick
+        for service in (self.dlc, self.eventbridge, self.eas, self.dsw, self.cms):  # cms last: alarms see the others' tick
             self.register(service)
         self.edge.mount("/api/predict/", self.eas.gateway)
         self._standing_buckets: set[str] = set()

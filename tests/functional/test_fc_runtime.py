@@ -167,7 +167,7 @@ def test_control_api_exposes_invocations_and_dead_letters(probe, bucket):
     dead = requests.get(probe.url + "/_localcloud/fc/dead-letters", timeout=5).json()
     assert [d["attempts"] for d in dead] == [3]
     health = requests.get(probe.url + "/_localcloud/health", timeout=5).json()
-    assert health == {"status": "ok", "services": ["oss", "dlc", "eventbridge", "eas", "cms", "fc"], "region": "cn-hangzhou"}
+    assert health == {"status": "ok", "services": ["oss", "dlc", "eventbridge", "eas", "dsw", "cms", "fc"], "region": "cn-hangzhou"}
 
 
 def test_reset_empties_standing_buckets_but_keeps_them(probe, bucket):

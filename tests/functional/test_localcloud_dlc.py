@@ -1,30 +1,14 @@
-"""DLC on localcloud through the real alibabacloud_pai_dlc20201203 client (ACS3 signatures verified)."""
+"""DLC on localcloud through the real alibabacloud_pai_dlc20201203 client (ACS3 signatures verified):
+every operation, success and error, and the job lifecycle. The runner (OSS effects, faults, exec
+mode, events) is in test_localcloud_dlc_runner.py."""
 
 from __future__ import annotations
 
 import pytest
 from alibabacloud_pai_dlc20201203 import models
-from alibabacloud_pai_dlc20201203.client import Client
 from alibabacloud_tea_openapi.exceptions import ClientException
-from alibabacloud_tea_openapi.models import Config
 
-from localcloud.core.credentials import LOCAL_ACCESS_KEY_ID, LOCAL_ACCESS_KEY_SECRET
-
-
-def dlc_client(cloud, *, secret: str = LOCAL_ACCESS_KEY_SECRET, key: str = LOCAL_ACCESS_KEY_ID, token: str | None = None) -> Client:
-    host = cloud.url.removeprefix("http://")
-    return Client(Config(access_key_id=key, access_key_secret=secret, security_token=token, endpoint=host, protocol="http"))
-
-
-def job_request(name: str = "ap-demo-v1", **extra) -> models.CreateJobRequest:
-    body = {
-        "DisplayName": name, "JobType": "PyTorchJob", "UserCommand": "python train.py",
-        "JobSpecs": [{"Type": "Worker", "Image": "img:1", "PodCount": 1, "EcsSpec": "ecs.c6.large"}],
-        "DataSources": [{"Uri": "oss://bkt/datasets/demo/v1/", "MountPath": "/mnt/data/"}],
-        "Settings": {"Tags": {"autopilot-run-id": name}},
-        **extra,
-    }
-    return models.CreateJobRequest().from_map(body)
+from tests.functional.dlc_support import T0, control, dlc_client, fail, get, history, job_request, spot_specs
 
 
 def test_create_get_and_list_a_job(cloud):
@@ -134,3 +118,190 @@ def test_unknown_product_version_is_a_pop_error(cloud):
     response = requests.get(cloud.url + "/api/v2/services", headers={"x-acs-version": "2099-01-01", "x-acs-action": "X"}, timeout=5)
     assert response.status_code == 400
     assert response.json()["Code"] == "InvalidVersion"
+
+
+# -- the full lifecycle -------------------------------------------------------------------------
+def test_a_job_runs_to_success_with_pods_timestamps_and_history(cloud):
+    # Given a frozen clock and a short simulated job of 2 pods (no OSS URIs: no writes)
+    dlc = dlc_client(cloud)
+    cloud.clock.freeze(T0)
+    specs = [{"Type": "Worker", "Image": "img:1", "PodCount": 2, "EcsSpec": "ecs.c6.large"}]
+    job_id = dlc.create_job(job_request(JobSpecs=specs, Envs={"LOCALCLOUD_TOTAL_STEPS": "20"})).body.job_id
+    # Then it has no pods before EnvPreparing, and pending pods during it
+    assert get(dlc, job_id).pods in (None, [])
+    cloud.advance(5)
+    preparing = get(dlc, job_id)
+    assert preparing.status == "EnvPreparing" and [p.status for p in preparing.pods] == ["Pending", "Pending"]
+    # When it runs (from T0+8) and finishes its 20 steps at 1 step/s
+    cloud.advance(5)
+    running = get(dlc, job_id)
+    assert running.status == "Running" and running.gmt_running_time == "2027-01-15T08:00:08Z"
+    assert [p.status for p in running.pods] == ["Running", "Running"] and running.gmt_finish_time is None
+    cloud.advance(30)
+    done = get(dlc, job_id)
+    # Then it succeeded at T0+28, with every timestamp, its pods finished and the whole history
+    assert (done.status, done.reason_code) == ("Succeeded", "JobSucceeded")
+    assert done.gmt_finish_time == done.gmt_successed_time == "2027-01-15T08:00:28Z"
+    assert done.gmt_failed_time is None and done.gmt_stopped_time is None and done.duration == 28
+    assert [(p.pod_id, p.type, p.status, p.sub_status) for p in done.pods] == [
+        (f"{job_id}-worker-0", "Worker", "Succeeded", "Normal"), (f"{job_id}-worker-1", "Worker", "Succeeded", "Normal")]
+    assert done.pods[0].pod_uid and done.pods[0].ip and done.pods[0].gmt_start_time == "2027-01-15T08:00:08Z"
+    assert history(dlc, job_id) == ["Creating", "Queuing", "EnvPreparing", "Running", "Succeeded"]
+    assert done.status_history[-2].end_time == done.status_history[-1].start_time == "2027-01-15T08:00:28Z"
+    assert done.status_history[-1].end_time is None
+
+
+def test_a_spot_job_bids_before_preparing(cloud):
+    dlc = dlc_client(cloud)
+    cloud.clock.freeze(T0)
+    job_id = dlc.create_job(job_request(JobSpecs=spot_specs())).body.job_id
+    seen = []
+    for _ in range(6):
+        seen.append(get(dlc, job_id).status)
+        cloud.advance(2)
+    assert seen == ["Creating", "Queuing", "Bidding", "EnvPreparing", "EnvPreparing", "Running"]
+
+
+def test_list_jobs_filters_by_status_and_sorts_by_finish_time(cloud):
+    dlc = dlc_client(cloud)
+    cloud.clock.freeze(T0)
+    slow = dlc.create_job(job_request("slow", Envs={"LOCALCLOUD_TOTAL_STEPS": "30"})).body.job_id
+    fast = dlc.create_job(job_request("fast", Envs={"LOCALCLOUD_TOTAL_STEPS": "10"})).body.job_id
+    running = dlc.create_job(job_request("long", Envs={"LOCALCLOUD_TOTAL_STEPS": "1000"})).body.job_id
+    cloud.advance(60)
+    done = dlc.list_jobs(models.ListJobsRequest(status="Succeeded", sort_by="GmtFinishTime", order="asc")).body
+    assert [j.job_id for j in done.jobs] == [fast, slow] and done.total_count == 2
+    assert [j.job_id for j in dlc.list_jobs(models.ListJobsRequest(status="Running")).body.jobs] == [running]
+    assert done.jobs[0].gmt_finish_time == "2027-01-15T08:00:18Z"
+
+
+def test_list_jobs_refuses_an_unknown_sort_key_or_status(cloud):
+    dlc = dlc_client(cloud)
+    err = fail(lambda: dlc.list_jobs(models.ListJobsRequest(sort_by="Size")))
+    assert (err.code, err.status_code) == ("InvalidParameter", 400) and "SortBy is invalid: 'Size'" in err.data["Message"]
+    err = fail(lambda: dlc.list_jobs(models.ListJobsRequest(status="Done")))
+    assert "Status is invalid: 'Done'" in err.data["Message"]
+
+
+# -- StopJob, DeleteJob --------------------------------------------------------------------------
+def test_stop_job_passes_through_stopping(cloud):
+    # Given a running job
+    dlc = dlc_client(cloud)
+    cloud.clock.freeze(T0)
+    job_id = dlc.create_job(job_request()).body.job_id
+    cloud.advance(10)
+    # When it is stopped
+    response = dlc.stop_job(job_id).body
+    # Then it is Stopping at once, then Stopped, with the stop's reason and time
+    assert response.job_id == job_id and get(dlc, job_id).status == "Stopping"
+    assert dlc.stop_job(job_id).body.job_id == job_id  # stopping a stopping job is a no-op
+    cloud.advance(3)
+    job = get(dlc, job_id)
+    assert (job.status, job.reason_code) == ("Stopped", "JobStoppedByUser")
+    assert job.gmt_stopped_time == job.gmt_finish_time == "2027-01-15T08:00:12Z"
+    assert history(dlc, job_id)[-3:] == ["Running", "Stopping", "Stopped"]
+
+
+def test_stop_job_errors(cloud):
+    dlc = dlc_client(cloud)
+    cloud.clock.freeze(T0)
+    err = fail(lambda: dlc.stop_job("dlcnope"))
+    assert (err.code, err.status_code) == ("JobNotFound", 404)
+    job_id = dlc.create_job(job_request(Envs={"LOCALCLOUD_TOTAL_STEPS": "0"})).body.job_id
+    cloud.advance(10)
+    assert get(dlc, job_id).status == "Succeeded"
+    err = fail(lambda: dlc.stop_job(job_id))
+    assert (err.code, err.status_code) == ("InvalidJobStatus", 400) and "in status Succeeded" in err.data["Message"]
+
+
+def test_delete_job_removes_a_finished_job_and_refuses_a_running_one(cloud):
+    dlc = dlc_client(cloud)
+    cloud.clock.freeze(T0)
+    job_id = dlc.create_job(job_request()).body.job_id
+    # A running job cannot be deleted
+    err = fail(lambda: dlc.delete_job(job_id))
+    assert (err.code, err.status_code) == ("InvalidJobStatus", 400) and "stop it first" in err.data["Message"]
+    # Once stopped it can, and then it is gone
+    dlc.stop_job(job_id)
+    cloud.advance(5)
+    assert dlc.delete_job(job_id).body.job_id == job_id
+    assert fail(lambda: get(dlc, job_id)).code == "JobNotFound"
+    assert dlc.list_jobs(models.ListJobsRequest()).body.total_count == 0
+    assert fail(lambda: dlc.delete_job(job_id)).status_code == 404
+
+
+# -- GetJobEvents, GetPodLogs -------------------------------------------------------------------
+def test_get_job_events(cloud):
+    dlc = dlc_client(cloud)
+    cloud.clock.freeze(T0)
+    job_id = dlc.create_job(job_request()).body.job_id
+    cloud.advance(10)
+    events = dlc.get_job_events(job_id, models.GetJobEventsRequest()).body
+    assert events.job_id == job_id
+    assert any("Creating -> Queuing" in line for line in events.events)
+    assert any("EnvPreparing -> Running" in line for line in events.events)
+    assert any("PodCreated" in line for line in events.events)
+    # A window and a limit: the newest MaxEventsNum within StartTime..EndTime
+    window = models.GetJobEventsRequest(start_time="2027-01-15T08:00:03Z", end_time="2027-01-15T08:00:05Z")
+    assert [e.split(" ", 1)[1] for e in dlc.get_job_events(job_id, window).body.events] == [
+        f"Normal JobEnvPreparing job {job_id} Queuing -> EnvPreparing", f"Normal PodCreated pod {job_id}-worker-0 scheduled"]
+    assert len(dlc.get_job_events(job_id, models.GetJobEventsRequest(max_events_num=2)).body.events) == 2
+
+
+def test_get_job_events_errors(cloud):
+    dlc = dlc_client(cloud)
+    err = fail(lambda: dlc.get_job_events("dlcnope", models.GetJobEventsRequest()))
+    assert (err.code, err.status_code) == ("JobNotFound", 404)
+    job_id = dlc.create_job(job_request()).body.job_id
+    err = fail(lambda: dlc.get_job_events(job_id, models.GetJobEventsRequest(start_time="yesterday")))
+    assert err.code == "InvalidParameter" and "Invalid StartTime 'yesterday'" in err.data["Message"]
+
+
+def test_get_pod_logs(cloud):
+    dlc = dlc_client(cloud)
+    cloud.clock.freeze(T0)
+    job_id = dlc.create_job(job_request(Envs={"LOCALCLOUD_TOTAL_STEPS": "30"})).body.job_id
+    cloud.advance(60)
+    pod = get(dlc, job_id).pods[0]
+    logs = dlc.get_pod_logs(job_id, pod.pod_id, models.GetPodLogsRequest(pod_uid=pod.pod_uid)).body
+    assert (logs.job_id, logs.pod_id, logs.pod_uid) == (job_id, pod.pod_id, pod.pod_uid)
+    assert "step 30/30 loss=0.625" in logs.logs and logs.logs[-1] == "training finished"
+    tail = dlc.get_pod_logs(job_id, pod.pod_id, models.GetPodLogsRequest(max_lines=2)).body.logs
+    assert tail == logs.logs[-2:]
+
+
+def test_get_pod_logs_errors(cloud):
+    dlc = dlc_client(cloud)
+    cloud.clock.freeze(T0)
+    job_id = dlc.create_job(job_request()).body.job_id
+    # No pod before EnvPreparing; an unknown pod; a pod with the wrong uid
+    err = fail(lambda: dlc.get_pod_logs(job_id, f"{job_id}-worker-0", models.GetPodLogsRequest()))
+    assert (err.code, err.status_code) == ("PodNotFound", 404)
+    cloud.advance(10)
+    assert fail(lambda: dlc.get_pod_logs(job_id, "nope", models.GetPodLogsRequest())).code == "PodNotFound"
+    wrong_uid = models.GetPodLogsRequest(pod_uid="not-the-uid")
+    assert fail(lambda: dlc.get_pod_logs(job_id, f"{job_id}-worker-0", wrong_uid)).code == "PodNotFound"
+    assert fail(lambda: dlc.get_pod_logs("dlcnope", "p", models.GetPodLogsRequest())).code == "JobNotFound"
+
+
+# -- control routes -----------------------------------------------------------------------------
+def test_control_settings_and_faults_validate_their_input(cloud):
+    assert control(cloud, "GET", "/settings").json()["total_steps"] == 100
+    ok = control(cloud, "PUT", "/settings", {"total_steps": 5, "phase_seconds": {"Queuing": 30}})
+    assert ok.status_code == 200 and ok.json()["phase_seconds"]["Queuing"] == 30 and ok.json()["phase_seconds"]["Creating"] == 2
+    bad = control(cloud, "PUT", "/settings", {"total_step": 5})
+    assert bad.status_code == 400 and "unknown setting(s) ['total_step']" in bad.json()["Message"]
+    assert control(cloud, "PUT", "/settings", {"preempt_status": "Gone"}).status_code == 400
+    assert control(cloud, "POST", "/faults", {"kind": "explode", "next": 1}).status_code == 400
+    assert "exactly one of" in control(cloud, "POST", "/faults", {"kind": "preempt"}).json()["Message"]
+    assert control(cloud, "POST", "/faults", {"kind": "preempt", "job_id": "dlcnope"}).status_code == 404
+    assert control(cloud, "DELETE", "/faults/99").status_code == 404
+    assert control(cloud, "GET", "/nothing").status_code == 404
+    # And reset restores the defaults
+    cloud.reset()
+    assert control(cloud, "GET", "/settings").json()["total_steps"] == 100
+
+
+def test_create_job_refuses_bad_localcloud_envs(cloud):
+    err = fail(lambda: dlc_client(cloud).create_job(job_request(Envs={"LOCALCLOUD_RUNNER": "docker"})))
+    assert err.code == "InvalidParameter" and "LOCALCLOUD_RUNNER must be one of simulated, exec" in err.data["Message"]
