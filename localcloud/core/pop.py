@@ -98,16 +98,53 @@ def parse_bool(value: Any, default: bool | None = None) -> bool | None:
     raise ServiceError("InvalidParameter", f"Expected a boolean, got {value!r}.", status=400)
 
 
-def parse_int(name: str, value: Any, default: int | None = None, lo: int | None = None, hi: int | None = None) -> int | None:
+def _invalid(message: str) -> ServiceError:
+    return ServiceError("InvalidParameter", message, status=400)
+
+
+def parse_int(
+    name: str, value: Any, default: int | None = None, lo: int | None = None, hi: int | None = None,
+    *, error: Callable[[str], ServiceError] = _invalid,
+) -> int | None:
+    """An integer parameter within ``[lo, hi]``; ``error`` builds the service's own error.
+
+    Example
+    -------
+    >>> parse_int("PageSize", "20", 10, 1, 100), parse_int("PageSize", None, 10, 1, 100)
+    (20, 10)
+    >>> parse_int("PageSize", "0", 10, 1, 100)
+    Traceback (most recent call last):
+    ...
+    localcloud.core.errors.ServiceError: InvalidParameter: PageSize must be within [1, 100], got 0.
+    """
     if value is None or value == "":
         return default
     try:
         number = int(value)
     except (TypeError, ValueError):
-        raise ServiceError("InvalidParameter", f"{name} must be an integer, got {value!r}.", status=400) from None
+        raise error(f"{name} must be an integer, got {value!r}.") from None
     if (lo is not None and number < lo) or (hi is not None and number > hi):
-        raise ServiceError("InvalidParameter", f"{name} must be within [{lo}, {hi}], got {number}.", status=400)
+        raise error(f"{name} must be within [{lo}, {hi}], got {number}.")
     return number
+
+
+def parse_json_map(name: str, value: Any, *, error: Callable[[str], ServiceError] = _invalid) -> dict[str, str]:
+    """A "shrink" parameter: a JSON object sent as a string (``Tags``, ``Labels``); ``{}`` if absent.
+
+    Example
+    -------
+    >>> parse_json_map("Tags", '{"run": "a"}')
+    {'run': 'a'}
+    """
+    if not value:
+        return {}
+    try:
+        parsed = json.loads(value) if isinstance(value, str) else value
+    except ValueError:
+        parsed = None
+    if not isinstance(parsed, dict):
+        raise error(f"{name} must be a JSON object string, got {value!r}.")
+    return {str(k): str(v) for k, v in parsed.items()}
 
 
 def json_response(data: dict[str, Any], *, status: int = 200, request_id: str | None = None) -> Response:

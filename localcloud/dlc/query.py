@@ -15,10 +15,10 @@ localcloud.core.errors.ServiceError: InvalidParameter: PageSize must be within [
 from __future__ import annotations
 
 import calendar
-import json
 import time
 from typing import Any
 
+from ..core.pop import parse_int, parse_json_map
 from .exceptions import invalid_parameter
 
 
@@ -45,25 +45,8 @@ def name_matches(name: str, query: dict[str, Any]) -> bool:
 
 
 def parse_tags(raw: Any) -> dict[str, str]:
-    if not raw:
-        return {}
-    try:
-        tags = json.loads(raw) if isinstance(raw, str) else raw
-    except ValueError:
-        raise invalid_parameter(f"Tags must be a JSON object string, got {raw!r}.") from None
-    if not isinstance(tags, dict):
-        raise invalid_parameter(f"Tags must be a JSON object string, got {raw!r}.")
-    return {str(k): str(v) for k, v in tags.items()}
+    return parse_json_map("Tags", raw)
 
 
 def int_param(query: dict[str, Any], name: str, default: int, lo: int, hi: int) -> int:
-    raw = query.get(name)
-    if raw in (None, ""):
-        return default
-    try:
-        value = int(raw)
-    except (TypeError, ValueError):
-        raise invalid_parameter(f"{name} must be an integer, got {raw!r}.") from None
-    if not lo <= value <= hi:
-        raise invalid_parameter(f"{name} must be within [{lo}, {hi}], got {value}.")
-    return value
+    return parse_int(name, query.get(name), default, lo, hi)  # type: ignore[return-value]

@@ -21,6 +21,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from ..core.pop import parse_int, parse_json_map
 from .exceptions import validation
 from .instance import STATUSES, Instance
 from .times import parse_iso
@@ -85,15 +86,7 @@ def select_instances(instances: list[Instance], query: dict[str, Any]) -> tuple[
 
 
 def _labels_filter(raw: Any) -> dict[str, str]:
-    if not raw:
-        return {}
-    try:
-        value = json.loads(raw) if isinstance(raw, str) else raw
-    except ValueError:
-        raise validation(f"Labels must be a JSON object string, got {raw!r}.") from None
-    if not isinstance(value, dict):
-        raise validation(f"Labels must be a JSON object string, got {raw!r}.")
-    return {str(k): str(v) for k, v in value.items()}
+    return parse_json_map("Labels", raw, error=validation)
 
 
 def _tag_filter(raw: Any) -> list[dict[str, str]]:
@@ -153,13 +146,4 @@ def _number(query: dict[str, Any], name: str) -> float | None:
 
 
 def _page(query: dict[str, Any], name: str, default: int, hi: int) -> int:
-    raw = query.get(name)
-    if raw in (None, ""):
-        return default
-    try:
-        value = int(raw)
-    except (TypeError, ValueError):
-        raise validation(f"{name} must be an integer, got {raw!r}.") from None
-    if not 1 <= value <= hi:
-        raise validation(f"{name} must be within [1, {hi}], got {value}.")
-    return value
+    return parse_int(name, query.get(name), default, 1, hi, error=validation)  # type: ignore[return-value]

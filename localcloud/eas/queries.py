@@ -15,6 +15,7 @@ import time
 from collections.abc import Sequence
 from typing import Any, TypeVar
 
+from ..core.pop import parse_int
 from .exceptions import invalid_parameter
 
 T = TypeVar("T")
@@ -105,13 +106,4 @@ def _descending(query: dict[str, str]) -> bool:
 
 
 def _int(query: dict[str, str], name: str, default: int, lo: int, hi: int) -> int:
-    raw = query.get(name)
-    if raw in (None, ""):
-        return default
-    try:
-        value = int(raw)
-    except (TypeError, ValueError):
-        raise invalid_parameter(f"{name} must be an integer, got {raw!r}.") from None
-    if not lo <= value <= hi:
-        raise invalid_parameter(f"{name} must be within [{lo}, {hi}], got {value}.")
-    return value
+    return parse_int(name, query.get(name), default, lo, hi, error=invalid_parameter)  # type: ignore[return-value]
