@@ -59,6 +59,12 @@ class Dataset(_Base):
 
     prefix: Prefix
     marker: Annotated[str, Meta(pattern=r"^[^/]+$", description="a file name without '/'")] = "_SUCCESS"
+    #: Optional manifest in each version (files with sizes and MD5/CRC-64); ``null`` disables it.
+    manifest: Annotated[str, Meta(pattern=r"^[^/]+$", description="a file name without '/'")] | None = "manifest.json"
+    #: A version larger than this (data files, in bytes) is rejected. Default 1 TiB.
+    max_bytes: Annotated[int, Meta(ge=1)] = 1 << 40
+    #: A version with more data files than this is rejected (each is listed before training).
+    max_files: Annotated[int, Meta(ge=1, le=10_000_000)] = 100_000
 
 
 class Training(_Base):
@@ -82,6 +88,10 @@ class Training(_Base):
     priority: Annotated[int, Meta(ge=1, le=9)] = 1
     envs: dict[str, str] = {}
     spot: Spot = Spot()
+    #: Spot preemptions resumed on spot instances; the next one falls back (or fails).
+    preemption_budget: Annotated[int, Meta(ge=0, le=100)] = 2
+    #: When the preemption budget is spent, resume on on-demand instances instead of failing.
+    on_demand_fallback: bool = True
 
 
 class Serving(_Base):
@@ -125,6 +135,8 @@ class Pipeline(_Base):
     models_prefix: Prefix | None = None
     serving: Serving | None = None
     rollout: Rollout | None = None
+    #: Runs of this pipeline in flight at once; later versions queue, in order.
+    max_active_runs: Annotated[int, Meta(ge=1, le=100)] = 1
 
 
 class Workspace(_Base):
