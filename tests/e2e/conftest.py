@@ -21,14 +21,25 @@ def _project_cloud():
         retry_delay_scale=0.05,
     ).start()
     cloud.create_bucket(BUCKET)
+    wire_job_events(cloud)
     yield cloud
     cloud.stop()
+
+
+JOB_EVENTS = "pai-autopilot-job-events"
+
+
+def wire_job_events(cloud: Any) -> None:
+    """What `wire` does on the cloud: name workspace 12345 "demo" and route its bus to job_events."""
+    cloud.dlc.backend.set_workspaces({"12345": "demo"})
+    cloud.eventbridge.backend.subscribe_function("pai-system-demo", "autopilot-job-events", {"source": [{"prefix": "acs.pai"}]}, JOB_EVENTS)
 
 
 @pytest.fixture
 def project_cloud(_project_cloud: Any) -> Any:
     """localcloud with the project's functions on their triggers; reset (the bucket stays, empty)."""
     _project_cloud.reset()
+    wire_job_events(_project_cloud)
     return _project_cloud
 
 

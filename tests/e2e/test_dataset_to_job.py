@@ -56,11 +56,13 @@ def test_marker_creates_exactly_one_job_with_the_dataset(project_cloud, sdk):
     assert f"--output oss://{BUCKET}/models/demo/v1/" in job.user_command
     (listed,) = sdk.dlc.list_jobs(models.ListJobsRequest()).body.jobs
     assert f"--dataset-uri oss://{BUCKET}/datasets/demo/v1/" in listed.user_command
-    # And the ledger holds the run's history: claimed, then submitted with the job id
+    # And the ledger holds the run's history: claimed, then submitted with the job id (then the
+    # job's status changes, recorded by job_events)
     keys = [o.key for o in sdk.bucket(BUCKET).list_objects_v2(prefix=".autopilot/runs/demo/").object_list]
-    assert [k.rsplit("/", 1)[-1] for k in keys] == ["00000000.json", "00000001.json"]
-    last = json.loads(sdk.bucket(BUCKET).get_object(keys[-1]).read())
-    assert last["state"] == "submitted" and last["data"]["job_id"] == job.job_id
+    assert [k.rsplit("/", 1)[-1] for k in keys][:2] == ["00000000.json", "00000001.json"]
+    first, second = (json.loads(sdk.bucket(BUCKET).get_object(k).read()) for k in keys[:2])
+    assert first["state"] == "claimed"
+    assert second["state"] == "submitted" and second["data"]["job_id"] == job.job_id
 
 
 def test_the_marker_uploaded_again_creates_no_second_job(project_cloud, sdk):

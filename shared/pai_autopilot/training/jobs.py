@@ -52,8 +52,14 @@ def create_job_body(
     run: str,
     resume_from: str = "",
     workspace_id: str | None = None,
+    display_name: str | None = None,
+    spot: bool | None = None,
 ) -> dict[str, Any]:
-    """The CreateJob body (wire keys, as ``CreateJobRequest.from_map`` takes them)."""
+    """The CreateJob body (wire keys, as ``CreateJobRequest.from_map`` takes them).
+
+    ``display_name`` defaults to the run id (a resubmission names its attempt); ``spot``
+    overrides the template's spot setting (the on-demand fallback).
+    """
     pipeline = config.pipelines[dataset.pipeline]
     t = pipeline.training
     uris = run_uris(config, dataset, run)
@@ -71,7 +77,7 @@ def create_job_body(
     else:
         resources = {"CPU": t.cpu, "GPU": t.gpu, "Memory": t.memory, "GPUType": t.gpu_type}
         spec["ResourceConfig"] = {k: v for k, v in resources.items() if v is not None}
-    if t.spot.enabled:
+    if t.spot.enabled if spot is None else spot:
         spec["UseSpotInstance"] = True
         spec["SpotSpec"] = {"SpotStrategy": "SpotWithPriceLimit", "SpotDiscountLimit": t.spot.discount_limit}
     envs = {
@@ -83,7 +89,7 @@ def create_job_body(
         "AUTOPILOT_RESUME_FROM": resume_from,
     }
     body: dict[str, Any] = {
-        "DisplayName": run,
+        "DisplayName": display_name or run,
         "JobType": t.job_type,
         "UserCommand": t.command.format(**values),
         "JobSpecs": [spec],

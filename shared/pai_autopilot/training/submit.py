@@ -99,13 +99,15 @@ def submit_run(rt: Runtime, dataset: DatasetVersion, *, wait_seconds: float = 5.
             return owned
         record = owned
     try:
-        job_id, existed = _ensure_job(rt, dataset, run, since=record.at)
+        job_id, existed = ensure_job(rt, dataset, run, since=record.at)
     except InvalidInputError as exc:
         ledger.append(entity, "rejected", {"reason": str(exc)}, after=record, by=rt.request_id)
         log.warning("run rejected", reason=str(exc))
         return RunOutcome("rejected", run, dataset.pipeline, dataset.version, reason=str(exc))
     try:
-        ledger.append(entity, "submitted", {"job_id": job_id, "display_name": run}, after=record, by=rt.request_id)
+        spot = rt.config.pipelines[dataset.pipeline].training.spot.enabled
+        submitted = {**record.data, "job_id": job_id, "display_name": run, "attempts": 1, "preemptions": 0, "spot": spot}
+        ledger.append(entity, "submitted", submitted, after=record, by=rt.request_id)
     except LedgerConflict as exc:  # only if a takeover raced us past the lease: report, don't guess
         raise ConflictError(f"run {run} changed while submitting job {job_id}") from exc
     log.info("job submitted" if not existed else "job found", job_id=job_id)
@@ -137,14 +139,19 @@ def _wait_or_take_over(
         time.sleep(poll_seconds)
 
 
-def _ensure_job(rt: Runtime, dataset: DatasetVersion, run: str, *, since: float) -> tuple[str, bool]:
-    """The job id for ``run``: an existing job with that display name, else a new one."""
+def ensure_job(
+    rt: Runtime, dataset: DatasetVersion, run: str, *, since: float, display_name: str | None = None,
+    resume_from: str = "", spot: bool | None = None,
+) -> tuple[str, bool]:
+    """The job id for ``display_name`` (default: the run id): an existing job with that
+    display name and run tag, else a new one. Returns (job id, whether it existed)."""
+    name = display_name or run
     from alibabacloud_pai_dlc20201203 import models as dlc_models
 
     dlc = rt.clients.dlc
     start = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(since - 86_400))
     query = dlc_models.ListJobsRequest(
-        display_name=run, workspace_id=rt.workspace_id or None, start_time=start, page_size=100, show_own=False
+        display_name=name, workspace_id=rt.workspace_id or None, start_time=start, page_size=100, show_own=False
     )
     try:
         jobs = dlc.list_jobs(query).body.jobs or []
@@ -152,9 +159,11 @@ def _ensure_job(rt: Runtime, dataset: DatasetVersion, run: str, *, since: float)
         raise classify_sdk_error(exc, "ListJobs") from exc
     for job in jobs:
         tags = (job.settings.tags if job.settings else None) or {}
-        if job.display_name == run and tags.get(TAG_RUN_ID, run) == run:
+        if job.display_name == name and tags.get(TAG_RUN_ID, run) == run:
             return job.job_id, True
-    body = create_job_body(rt.config, dataset, run=run, workspace_id=rt.workspace_id)
+    body = create_job_body(
+        rt.config, dataset, run=run, workspace_id=rt.workspace_id, display_name=name, resume_from=resume_from, spot=spot
+    )
     try:
         response = dlc.create_job(dlc_models.CreateJobRequest().from_map(body))
     except Exception as exc:

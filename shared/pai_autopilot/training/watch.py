@@ -1,0 +1,85 @@
+"""The ``job_events`` and ``reconcile`` use cases: keep every open run in step with DLC.
+
+* :func:`on_job_event` — DLC status events from the PAI workspace bus (``pai-system-<ws>``),
+  single or batched CloudEvents. Each is only a hint: the job is re-read with GetJob, its tags
+  name the run, and :func:`~.advance.advance_run` decides. Jobs without autopilot tags are ignored.
+* :func:`on_reconcile` — a timer: every run whose ledger state is still open is advanced from
+  GetJob, so an event that never came (or came out of order) is repaired on the next tick.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..config import load_config
+from ..errors import EventParseError
+from ..events import CloudEvent, CloudEventBatch, TimerEvent, dlc_job_status, is_dlc_job_event, parse_event
+from ..log import bind, get_logger
+from ..settings import Settings, current_settings
+from .jobs import TAG_PIPELINE, TAG_RUN_ID
+from .runs import run_entity
+
+
+def _runtime(context: Any, settings: Settings | None, credentials: Any) -> Any:
+    from ..clients import Credentials
+    from ..runtime import Runtime
+
+    settings = settings or current_settings()
+    creds = credentials or Credentials.from_env(context=context)
+    return Runtime(settings, load_config(settings.config_path), creds, request_id=getattr(context, "request_id", None))
+
+
+def _summary(results: list[dict[str, Any]]) -> str:
+    actions = [r["outcome"] for r in results]
+    for action in ("resubmit", "fail", "stop", "await_model", "record"):
+        if action in actions:
+            return action
+    return "noop" if "noop" in actions else "ignored"
+
+
+def on_job_event(event: bytes | str, context: Any, *, settings: Settings | None = None, credentials: Any = None) -> dict[str, Any]:
+    """Handle one invocation of ``job_events``."""
+    from .advance import advance_run, get_job
+
+    parsed = parse_event(event)
+    if isinstance(parsed, CloudEventBatch):
+        events = list(parsed.events)
+    elif isinstance(parsed, CloudEvent):
+        events = [parsed]
+    else:
+        raise EventParseError(f"job_events expects CloudEvents from EventBridge, got a {type(parsed).__name__}")
+    rt = None
+    results: list[dict[str, Any]] = []
+    for ce in events:
+        bind(event_id=ce.dedupe_key)
+        if not is_dlc_job_event(ce):
+            results.append({"outcome": "ignored", "reason": f"not a DLC job event ({ce.source} {ce.type})"})
+            continue
+        job_id, _status = dlc_job_status(ce)  # the status is a hint; GetJob is the truth
+        rt = rt or _runtime(context, settings, credentials)
+        body = get_job(rt, job_id)
+        tags = (body.get("Settings") or {}).get("Tags") or {}
+        if TAG_RUN_ID not in tags or TAG_PIPELINE not in tags:
+            results.append({"outcome": "ignored", "job_id": job_id, "reason": "not a job of pai-autopilot (no run tags)"})
+            continue
+        bind(correlation_id=tags[TAG_RUN_ID])
+        results.append(advance_run(rt, run_entity(tags[TAG_PIPELINE], tags[TAG_RUN_ID]), body=body))
+    return {"outcome": _summary(results), "records": results}
+
+
+def on_reconcile(event: bytes | str, context: Any, *, settings: Settings | None = None, credentials: Any = None) -> dict[str, Any]:
+    """Handle one tick of ``reconcile``: advance every open run."""
+    from .advance import advance_run, is_open
+
+    parsed = parse_event(event)
+    if not isinstance(parsed, TimerEvent):
+        raise EventParseError(f"reconcile expects a timer event, got a {type(parsed).__name__}")
+    rt = _runtime(context, settings, credentials)
+    log = get_logger(trigger=parsed.trigger_name)
+    results = []
+    for entity in rt.ledger.entities("runs/"):
+        if is_open(rt.ledger.latest(entity)):
+            bind(correlation_id=entity.rsplit("/", 1)[-1])
+            results.append(advance_run(rt, entity))
+    log.info("reconciled", open_runs=len(results))
+    return {"outcome": _summary(results), "open_runs": len(results), "records": results}

@@ -1,0 +1,104 @@
+"""Runs followed to the end through job events and the reconcile timer, on localcloud's clock.
+
+The simulated DLC runner (localcloud) writes checkpoints and the model to OSS; its status events
+go to ``pai-system-demo`` → ``job_events``; the ``reconcile`` timer fires as the clock advances.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+
+from alibabacloud_pai_dlc20201203 import models
+
+from localcloud.core.faults import DeliveryFaults
+from localcloud.dlc.rules import FaultRule
+
+from .conftest import BUCKET
+
+
+def land(sdk, version: str) -> None:
+    bucket = sdk.bucket(BUCKET)
+    bucket.put_object(f"datasets/demo/{version}/part-0.csv", b"x,y\n1,3\n")
+    bucket.put_object(f"datasets/demo/{version}/_SUCCESS", b"")
+
+
+def run_records(sdk, version: str) -> list[dict]:
+    bucket = sdk.bucket(BUCKET)
+    keys = sorted(o.key for o in bucket.list_objects_v2(prefix=".autopilot/runs/demo/", max_keys=1000).object_list)
+    records = [json.loads(bucket.get_object(k).read()) for k in keys]
+    return [r for r in records if r["data"].get("version") == version]
+
+
+def run_for(cloud, seconds: float, step: float = 5.0) -> None:
+    """Advance the frozen clock in steps, letting functions settle after each."""
+    for _ in range(int(seconds / step)):
+        cloud.advance(step)
+        assert cloud.fc.wait_idle(60)
+
+
+def dlc_jobs(sdk) -> list:
+    return sdk.dlc.list_jobs(models.ListJobsRequest(page_size=100, order="asc")).body.jobs or []
+
+
+def test_happy_path_marker_to_model(project_cloud, sdk):
+    project_cloud.clock.freeze()
+    land(sdk, "v1")
+    assert project_cloud.fc.wait_idle(60)
+    run_for(project_cloud, 150)
+    states = [r["state"] for r in run_records(sdk, "v1")]
+    assert states[:2] == ["claimed", "submitted"] and states[-1] == "waiting_for_model", states
+    # every recorded status once, in order
+    statuses = [r["data"]["status"] for r in run_records(sdk, "v1")[2:]]
+    assert statuses == sorted(set(statuses), key=statuses.index) and statuses[-1] == "Succeeded"
+    # the model and its marker are in OSS
+    assert sdk.bucket(BUCKET).object_exists("models/demo/v1/_SUCCESS")
+    assert len(dlc_jobs(sdk)) == 1
+
+
+def test_preempted_twice_resumes_from_the_newest_complete_checkpoint(project_cloud, sdk):
+    project_cloud.clock.freeze()
+    project_cloud.dlc.backend.rules.add(FaultRule(kind="preempt", next=2, at_step=35))  # the next 2 jobs
+    land(sdk, "v2")
+    assert project_cloud.fc.wait_idle(60)
+    run_for(project_cloud, 400)
+    jobs = dlc_jobs(sdk)
+    assert len(jobs) == 3, [(j.display_name, j.status) for j in jobs]
+    records = run_records(sdk, "v2")
+    # a resubmission is the record that names a new job (status not yet known)
+    resubmits = [r for r in records if r["data"].get("previous_job_id") and r["data"].get("status") is None]
+    assert [r["data"]["attempts"] for r in resubmits] == [2, 3]
+    assert all(r["data"]["resume_from"].endswith("/step-30/") for r in resubmits)
+    assert [r["data"]["spot"] for r in resubmits] == [True, True]  # within the preemption budget
+    assert records[-1]["state"] == "waiting_for_model"
+    assert len({r["entity"] for r in records}) == 1  # one run in the ledger
+
+
+def test_a_lost_event_is_repaired_by_reconcile(project_cloud, sdk):
+    # Given the clock just past a 5-minute boundary (the reconcile timer's), so 150 s cross none
+    project_cloud.clock.freeze((int(time.time()) // 300 + 1) * 300 + 1)
+    project_cloud.tick()
+    assert project_cloud.fc.wait_idle(60)
+    land(sdk, "v3")
+    assert project_cloud.fc.wait_idle(60)
+    project_cloud.delivery = DeliveryFaults(drop=1.0)  # every job event from now on is lost…
+    run_for(project_cloud, 150)
+    # Then the job finished but the run does not know it
+    assert dlc_jobs(sdk)[0].status == "Succeeded"
+    assert run_records(sdk, "v3")[-1]["state"] != "waiting_for_model"
+    assert project_cloud.fc.state()["dropped_deliveries"] > 0
+    project_cloud.delivery = DeliveryFaults()
+    run_for(project_cloud, 300, step=30)  # …the reconcile timer (every 5 min) brings the run up to date
+    assert run_records(sdk, "v3")[-1]["state"] == "waiting_for_model"
+
+
+def test_duplicated_and_reordered_events_record_each_transition_once(project_cloud, sdk):
+    project_cloud.clock.freeze()
+    land(sdk, "v4")
+    assert project_cloud.fc.wait_idle(60)
+    project_cloud.delivery = DeliveryFaults(duplicate=1.0, reorder_window=0.2)
+    run_for(project_cloud, 150)
+    records = run_records(sdk, "v4")
+    statuses = [r["data"]["status"] for r in records[2:]]
+    assert len(statuses) == len(set(statuses)) and records[-1]["state"] == "waiting_for_model"
+    assert len(dlc_jobs(sdk)) == 1
