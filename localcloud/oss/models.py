@@ -54,6 +54,7 @@ from .utils import (
     storage_class_of,
 )
 from .utils import choice as _choice
+from .versioning import VersioningMixin
 
 MAX_BUCKETS = 100
 log = logging.getLogger("localcloud.oss")
@@ -96,7 +97,7 @@ class BucketState:
         return meta
 
 
-class OssBackend(ListingMixin, MultipartMixin, LifecycleMixin, AppendMixin, PostObjectMixin):
+class OssBackend(ListingMixin, MultipartMixin, LifecycleMixin, AppendMixin, PostObjectMixin, VersioningMixin):
     """All buckets and objects of one account in one region (multipart uploads, lifecycle rules,
     appends and form uploads live in the mixins' modules).
 
@@ -117,6 +118,7 @@ class OssBackend(ListingMixin, MultipartMixin, LifecycleMixin, AppendMixin, Post
         }
         self._init_multipart(data_dir)
         self._init_lifecycle()
+        self._versioning: dict[str, str] = {}
 
     # -- control -----------------------------------------------------------------------------
     def reset(self) -> None:
@@ -127,6 +129,7 @@ class OssBackend(ListingMixin, MultipartMixin, LifecycleMixin, AppendMixin, Post
             self._buckets.clear()
             self._uploads.clear()
             self._lifecycles.clear()
+            self._versioning.clear()
 
     def state(self) -> dict[str, Any]:
         """``{"buckets": {name: {"created", "storage_class", "objects": {key: {"size", "etag", …}},

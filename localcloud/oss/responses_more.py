@@ -77,3 +77,15 @@ class MoreResponses:
     def delete_bucket_lifecycle(self, req: OssRequest) -> Response:
         self.backend.delete_bucket_lifecycle(req.bucket)
         return Response(b"", status=204)
+
+    def put_bucket_versioning(self, req: OssRequest) -> Response:
+        root = parse_xml(req.body, "VersioningConfiguration")
+        self.backend.put_bucket_versioning(req.bucket, (root.findtext("Status") or "").strip())
+        return Response(b"", status=200)
+
+    def get_bucket_versioning(self, req: OssRequest) -> Response:
+        root = element("VersioningConfiguration")
+        status = self.backend.get_bucket_versioning(req.bucket)
+        if status:
+            element("Status", status, root)
+        return xml_response(root)

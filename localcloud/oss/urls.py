@@ -69,6 +69,8 @@ ROUTES: tuple[Route, ...] = (
     Route("PUT", BUCKET, "put_bucket_lifecycle", "PutBucketLifecycle", selector="lifecycle"),
     Route("GET", BUCKET, "get_bucket_lifecycle", "GetBucketLifecycle", selector="lifecycle"),
     Route("DELETE", BUCKET, "delete_bucket_lifecycle", "DeleteBucketLifecycle", selector="lifecycle"),
+    Route("PUT", BUCKET, "put_bucket_versioning", "PutBucketVersioning", selector="versioning"),
+    Route("GET", BUCKET, "get_bucket_versioning", "GetBucketVersioning", selector="versioning"),
     Route("POST", BUCKET, "post_object", "PostObject", auth=FORM),
     Route("PUT", OBJECT, "copy_object", "CopyObject", header="x-oss-copy-source"),
     Route("PUT", OBJECT, "put_object", "PutObject"),

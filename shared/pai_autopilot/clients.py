@@ -184,3 +184,10 @@ def retry_oss(operation: Callable[[], T], *, attempts: int = 3, base_delay: floa
                 raise TransientError(f"OSS call failed after {attempts} attempts", details=f"{exc.code}: {exc.message}") from exc
             time.sleep(base_delay * (2 ** (attempt - 1)) * (0.5 + random.random() / 2))
     raise AssertionError("unreachable")
+
+
+def eventbridge_client(settings: Settings, credentials: Credentials) -> Any:
+    """The EventBridge 2020-04-01 client (used by ``pai-autopilot wire``, not by functions)."""
+    from alibabacloud_eventbridge20200401.client import Client
+
+    return Client(pop_config(settings, credentials, "eventbridge"))

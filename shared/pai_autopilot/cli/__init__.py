@@ -5,6 +5,7 @@
     pai-autopilot local up | env                     run localcloud, point a shell at it
     pai-autopilot local reset | state | clock | fault | delivery | invocations | logs | invoke
     pai-autopilot local traffic --target GROUP_OR_SERVICE --qps N [--duration S]
+    pai-autopilot wire [--dry-run]                   EventBridge rule + OSS lifecycle s deploy can't make
     pai-autopilot demo                               the whole story on localcloud, narrated
 
 Imports of localcloud, rich and the SDKs happen inside the commands that need them.
@@ -18,6 +19,7 @@ from . import control, traffic  # noqa: F401  (register `local` control and traf
 from .demo import demo
 from .local import local_app
 from .project import package, validate
+from .wire import wire
 
 app = typer.Typer(
     name="pai-autopilot",
@@ -29,6 +31,7 @@ app = typer.Typer(
 app.command()(validate)
 app.command()(package)
 app.command()(demo)
+app.command()(wire)
 app.add_typer(local_app, name="local")
 
 

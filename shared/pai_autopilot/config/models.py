@@ -155,6 +155,8 @@ class Storage(_Base):
         str, Meta(pattern=r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$", description="a bucket name (3-63 lower-case letters, digits, '-')")
     ]
     ledger_prefix: Prefix = ".autopilot/"
+    #: Checkpoints older than this are expired by an OSS lifecycle rule (``pai-autopilot wire``).
+    checkpoint_retention_days: Annotated[int, Meta(ge=1, le=3650)] = 14
 
 
 class Notebooks(_Base):

@@ -1,0 +1,62 @@
+"""``pai-autopilot wire [--dry-run]``: the EventBridge rule and OSS lifecycle ``s deploy`` cannot make."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+
+def wire(
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the plan; change nothing.")] = False,
+    config: Annotated[Path, typer.Option(help="autopilot.yaml")] = Path("autopilot.yaml"),
+    account_id: Annotated[
+        str | None, typer.Option(help="Account id of the FC target (default: $ALIBABA_CLOUD_ACCOUNT_ID or $FC_ACCOUNT_ID).")
+    ] = None,
+    function_prefix: Annotated[str, typer.Option(help="Prefix of the FC function names (s.yaml vars.prefix).")] = os.environ.get(
+        "AUTOPILOT_NAME_PREFIX", "pai-autopilot"
+    ),
+) -> None:
+    """Route PAI job events to job_events, expire old checkpoints, and check the ledger bucket.
+
+    Idempotent: running it twice changes nothing the second time. Runs as s.yaml's post-deploy
+    action. Exit 1 when a step is refused (e.g. a versioned ledger bucket); nothing is applied then.
+    """
+    from .. import wiring
+    from ..clients import Credentials, clients, eventbridge_client
+    from ..config import load_config
+    from ..errors import AutopilotError
+    from ..settings import Settings
+
+    try:
+        cfg = load_config(config)
+        settings = Settings.resolve()
+        creds = Credentials.from_env()
+    except AutopilotError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    account = account_id or os.environ.get("ALIBABA_CLOUD_ACCOUNT_ID") or os.environ.get("FC_ACCOUNT_ID")
+    if not account and settings.is_local:
+        from localcloud.core.credentials import LOCAL_ACCOUNT_ID
+
+        account = LOCAL_ACCOUNT_ID
+    if not account:
+        typer.echo("error: no account id for the FC target: pass --account-id or set ALIBABA_CLOUD_ACCOUNT_ID", err=True)
+        raise typer.Exit(2)
+    bucket = clients(settings, creds).bucket(settings.bucket or cfg.storage.bucket)
+    eb = eventbridge_client(settings, creds)
+    steps = wiring.plan(cfg, eventbridge=eb, bucket=bucket, region=settings.region, account_id=account,
+                        function_prefix=function_prefix)
+    for step in steps:
+        typer.echo(step.line())
+    if any(step.action == "refuse" for step in steps):
+        typer.echo("error: refused; nothing applied", err=True)
+        raise typer.Exit(1)
+    if dry_run:
+        typer.echo("dry run: nothing applied")
+        return
+    wiring.apply(steps, eventbridge=eb, bucket=bucket)
+    changed = sum(step.action in ("create", "update") for step in steps)
+    typer.echo(f"applied {changed} change(s)" if changed else "nothing to change")
