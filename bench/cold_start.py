@@ -3,7 +3,8 @@
 Scenarios, measured in one run against one localcloud:
 
 * ``ignored``  — lazy imports (the shipped code), an event for a key that is not a marker;
-* ``marker``   — lazy imports, a marker event (claims the run, ListJobs + CreateJob);
+* ``marker``   — lazy imports, a marker event (lists and checks the version, claims the run,
+  ListJobs + CreateJob, ledger append, content index);
 * ``eager``    — baseline: the SDKs imported up front (as a handler with module-level clients
   would), then the same ignored-key event.
 
@@ -78,9 +79,17 @@ def main() -> None:
         env = {**os.environ, **cloud.env(bucket), "PYTHONPATH": f"{ROOT}:{ROOT / 'shared'}",
                "AUTOPILOT_CONFIG": str(ROOT / "autopilot.yaml"), "AUTOPILOT_LOG_LEVEL": "WARNING"}
         samples: dict[str, list[dict[str, float]]] = {"ignored": [], "marker": [], "eager": []}
+        import oss2
+
+        from localcloud.core.credentials import LOCAL_ACCESS_KEY_ID, LOCAL_ACCESS_KEY_SECRET
+
+        data = oss2.Bucket(oss2.Auth(LOCAL_ACCESS_KEY_ID, LOCAL_ACCESS_KEY_SECRET), cloud.url, bucket)
         for n in range(args.runs):  # interleaved, so drift on a noisy machine hits all alike
+            version = f"bench-{time.time_ns()}"
+            data.put_object(f"datasets/demo/{version}/part-0.csv", f"{version}\n".encode())  # distinct content
+            data.put_object(f"datasets/demo/{version}/_SUCCESS", b"")
             samples["ignored"].append(run_child(env, oss_event(bucket, f"datasets/demo/v{n}/part-0.csv"), eager=False, n=n))
-            samples["marker"].append(run_child(env, oss_event(bucket, f"datasets/demo/bench-{time.time_ns()}/_SUCCESS"), eager=False, n=n))
+            samples["marker"].append(run_child(env, oss_event(bucket, f"datasets/demo/{version}/_SUCCESS"), eager=False, n=n))
             samples["eager"].append(run_child(env, oss_event(bucket, f"datasets/demo/v{n}/part-0.csv"), eager=True, n=n))
     finally:
         cloud.stop()

@@ -78,6 +78,7 @@ def test_the_marker_uploaded_again_creates_no_second_job(project_cloud, sdk):
 def test_the_event_redelivered_three_times_creates_no_second_job(project_cloud, sdk):
     # Given a marker that landed and was handled
     bucket = sdk.bucket(BUCKET)
+    bucket.put_object("datasets/demo/v3/part-0.csv", b"x")
     marker = "datasets/demo/v3/_SUCCESS"
     put = bucket.put_object(marker, b"")
     assert project_cloud.fc.wait_idle(60)
@@ -100,6 +101,7 @@ def test_three_concurrent_first_deliveries_make_one_job(project_cloud, sdk):
     bucket = sdk.bucket(BUCKET)
     project_cloud.hub.unsubscribe(project_cloud.fc._on_hub_event)
     try:
+        bucket.put_object("datasets/demo/v4/part-0.csv", b"x")
         put = bucket.put_object("datasets/demo/v4/_SUCCESS", b"")
     finally:
         project_cloud.hub.subscribe(project_cloud.fc._on_hub_event)
@@ -179,7 +181,7 @@ def test_the_sample_event_runs_through_local_invoke(project_cloud, sdk):
     # events/ossObjectCreated.json names the demo marker: with the marker in OSS, it submits a run
     from tests.conftest import load_event
 
-    sdk.bucket(BUCKET).put_object("datasets/demo/v1/_SUCCESS", b"")
+    land(sdk, "v1")
     assert project_cloud.fc.wait_idle(60)
     result = project_cloud.fc.invoke_sync(FUNCTION, load_event("ossObjectCreated.json"))
     assert result.ok and result.result["outcome"] == "duplicate"
@@ -226,3 +228,38 @@ def test_a_refused_template_is_rejected_not_retried(project_cloud, sdk):
     assert record["attempts"] == 1 and record["result"]["outcome"] == "rejected"
     assert "CreateJob failed: InvalidParameter" in record["result"]["records"][0]["reason"]
     assert jobs(sdk) == []
+
+
+def test_an_empty_version_is_rejected_once_with_its_reason(project_cloud, sdk):
+    sdk.bucket(BUCKET).put_object("datasets/demo/empty/_SUCCESS", b"")
+    sdk.bucket(BUCKET).put_object("datasets/demo/empty/_SUCCESS", b"")
+    assert project_cloud.fc.wait_idle(60)
+    outcomes = [r["result"]["records"][0] for r in invocations(project_cloud)]
+    assert [o["outcome"] for o in outcomes] == ["rejected", "duplicate"]
+    assert "empty" in outcomes[0]["reason"] and jobs(sdk) == []
+    (claim,) = [json.loads(sdk.bucket(BUCKET).get_object(o.key).read())
+                for o in sdk.bucket(BUCKET).list_objects_v2(prefix=".autopilot/runs/demo/").object_list]
+    assert claim["state"] == "rejected" and claim["data"]["reasons"]
+
+
+def test_a_manifest_with_a_wrong_size_is_rejected(project_cloud, sdk):
+    bucket = sdk.bucket(BUCKET)
+    bucket.put_object("datasets/demo/m1/part-0.csv", b"12345")
+    bucket.put_object("datasets/demo/m1/manifest.json", json.dumps({"files": [{"path": "part-0.csv", "size": 999}]}).encode())
+    bucket.put_object("datasets/demo/m1/_SUCCESS", b"")
+    assert project_cloud.fc.wait_idle(60)
+    (record,) = invocations(project_cloud)
+    reason = record["result"]["records"][0]["reason"]
+    assert record["result"]["outcome"] == "rejected" and "part-0.csv" in reason and "999" in reason
+    assert jobs(sdk) == []
+
+
+def test_the_same_content_under_a_new_version_starts_no_job(project_cloud, sdk):
+    land(sdk, "c1", {"part-0.csv": b"same bytes"})
+    assert project_cloud.fc.wait_idle(60)
+    land(sdk, "c2", {"part-0.csv": b"same bytes"})
+    assert project_cloud.fc.wait_idle(60)
+    outcomes = [r["result"]["records"][0] for r in invocations(project_cloud)]
+    assert [o["outcome"] for o in outcomes] == ["submitted", "rejected"]
+    assert "same content as run " + outcomes[0]["run_id"] in outcomes[1]["reason"]
+    assert len(jobs(sdk)) == 1

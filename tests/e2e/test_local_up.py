@@ -128,11 +128,12 @@ def test_control_commands_against_a_running_localcloud():
         # delivery faults
         assert json.loads(cli("local", "delivery", "--duplicate", "1", *p).stdout)["duplicate"] == 1.0
         assert json.loads(cli("local", "delivery", *p).stdout)["duplicate"] == 0.0
-        # invoke one function on a sample event, against this localcloud (the marker is absent: still submits)
+        # invoke one function on a sample event, against this localcloud (the version is not in OSS: rejected)
         env = {"AUTOPILOT_ENDPOINT": f"http://127.0.0.1:{port}"}
         ran = cli("local", "invoke", "dataset_landed", "--event", "events/ossObjectCreated.json", env=env)
         assert ran.returncode == 0, ran.stderr
-        assert json.loads(ran.stdout[ran.stdout.index(b"\n{") :])["outcome"] == "submitted"
+        result = json.loads(ran.stdout[ran.stdout.index(b"\n{") :])
+        assert result["outcome"] == "rejected" and "marker" in result["records"][0]["reason"]
         missing = cli("local", "invoke", "nope", "--event", "events/ossObjectCreated.json", env=env)
         assert missing.returncode == 2 and b"dataset_landed (pai-autopilot-dataset-landed)" in missing.stderr
         # reset, state

@@ -39,6 +39,7 @@ def test_the_wired_rule_delivers_job_events(project_cloud, sdk):
     assert wire(project_cloud).exit_code == 0
     project_cloud.clock.freeze()
     bucket = sdk.bucket(BUCKET)
+    bucket.put_object("datasets/demo/w1/part-0.csv", b"x")
     bucket.put_object("datasets/demo/w1/_SUCCESS", b"")
     for _ in range(10):
         project_cloud.advance(2)

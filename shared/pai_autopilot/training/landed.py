@@ -62,11 +62,26 @@ def on_dataset_event(
 
             creds = credentials or Credentials.from_env(context=context)
             runtime = Runtime(settings, config, creds, request_id=getattr(context, "request_id", None))
-        from .submit import submit_run
-
-        results.append({"key": record.key, **submit_run(runtime, match).as_dict()})
+        results.append({"key": record.key, **_admit_and_submit(runtime, match).as_dict()})
     outcome = next(o for o in _PRECEDENCE if o == "ignored" or any(r["outcome"] == o for r in results))
     return {"outcome": outcome, "records": results}
+
+
+def _admit_and_submit(rt: Any, dataset: Any) -> Any:
+    """Validate the version, skip already-trained content, then submit (see :mod:`.admission`)."""
+    from . import admission
+    from .submit import submit_run
+
+    inspection = admission.inspect_version(rt, dataset)
+    if inspection.check.verdict == "rejected":
+        return admission.reject(rt, dataset, inspection.check)
+    other = admission.trained_by(rt, dataset, inspection.fingerprint)
+    if other is not None:
+        return admission.skip_duplicate_content(rt, dataset, inspection.fingerprint, other)
+    outcome = submit_run(rt, dataset)
+    if outcome.outcome == "submitted":
+        admission.remember_content(rt, dataset, inspection.fingerprint, outcome.run_id)
+    return outcome
 
 
 def _skip(record: OssRecord, outcome: str, reason: str) -> dict[str, Any]:
