@@ -102,3 +102,19 @@ def test_duplicated_and_reordered_events_record_each_transition_once(project_clo
     statuses = [r["data"]["status"] for r in records[2:]]
     assert len(statuses) == len(set(statuses)) and records[-1]["state"] == "waiting_for_model"
     assert len(dlc_jobs(sdk)) == 1
+
+
+def test_one_active_run_per_pipeline_the_rest_queue_in_order(project_cloud, sdk):
+    project_cloud.clock.freeze()
+    for version in ("q1", "q2", "q3"):
+        bucket = sdk.bucket(BUCKET)
+        bucket.put_object(f"datasets/demo/{version}/part-0.csv", version.encode())  # distinct content
+        bucket.put_object(f"datasets/demo/{version}/_SUCCESS", b"")
+        assert project_cloud.fc.wait_idle(60)
+    assert [run_records(sdk, v)[0]["state"] for v in ("q1", "q2", "q3")] == ["claimed", "queued", "queued"]
+    assert len(dlc_jobs(sdk)) == 1
+    run_for(project_cloud, 450, step=10)
+    # each finished run started the next, oldest first; all three trained, one at a time
+    jobs = dlc_jobs(sdk)
+    assert [j.display_name.split("-")[2] for j in jobs] == ["q1", "q2", "q3"]
+    assert [run_records(sdk, v)[-1]["state"] for v in ("q1", "q2", "q3")] == ["waiting_for_model"] * 3

@@ -6,6 +6,7 @@
     pai-autopilot local reset | state | clock | fault | delivery | invocations | logs | invoke
     pai-autopilot local traffic --target GROUP_OR_SERVICE --qps N [--duration S]
     pai-autopilot wire [--dry-run]                   EventBridge rule + OSS lifecycle s deploy can't make
+    pai-autopilot runs | run show RUN_ID | retrain PIPELINE VERSION [--force]   the ledger's runs
     pai-autopilot demo                               the whole story on localcloud, narrated
 
 Imports of localcloud, rich and the SDKs happen inside the commands that need them.
@@ -19,6 +20,7 @@ from . import control, traffic  # noqa: F401  (register `local` control and traf
 from .demo import demo
 from .local import local_app
 from .project import package, validate
+from .runs import register as register_runs
 from .wire import wire
 
 app = typer.Typer(
@@ -33,6 +35,7 @@ app.command()(package)
 app.command()(demo)
 app.command()(wire)
 app.add_typer(local_app, name="local")
+register_runs(app)
 
 
 def main() -> None:

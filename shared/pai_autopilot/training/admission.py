@@ -67,7 +67,7 @@ def _settle(rt: Runtime, dataset: DatasetVersion, state: str, data: dict[str, An
         latest = rt.ledger.latest(entity)
         return RunOutcome("duplicate", run, dataset.pipeline, dataset.version,
                           reason=f"run already {latest.state if latest else 'claimed'}")
-    event = "run_rejected" if state == "rejected" else "run_skipped"
+    event = {"rejected": "run_rejected", "queued": "run_queued"}.get(state, "run_skipped")
     notify(rt.config.notifications, Notification(event, f"{event.replace('_', ' ')}: {run}", {"version": dataset.version, "reason": reason}))
     get_logger(run_id=run).warning(f"run {state}", reason=reason)
     return RunOutcome("rejected", run, dataset.pipeline, dataset.version, reason=reason)
@@ -89,6 +89,15 @@ def trained_by(rt: Runtime, dataset: DatasetVersion, fingerprint: str) -> str | 
 def skip_duplicate_content(rt: Runtime, dataset: DatasetVersion, fingerprint: str, other_run: str) -> RunOutcome:
     return _settle(rt, dataset, "skipped", {"fingerprint": fingerprint, "same_content_as": other_run},
                    f"same content as run {other_run} (fingerprint {fingerprint[:19]}…); retrain --force to train anyway")
+
+
+def enqueue(rt: Runtime, dataset: DatasetVersion, fingerprint: str) -> RunOutcome:
+    """Claim the run as ``queued``: its pipeline is at ``max_active_runs``; :mod:`.queue` starts it."""
+    limit = rt.config.pipelines[dataset.pipeline].max_active_runs
+    outcome = _settle(rt, dataset, "queued", {"fingerprint": fingerprint}, f"pipeline at max_active_runs={limit}: queued")
+    if outcome.outcome == "rejected":  # _settle's "recorded" outcome
+        return dataclasses.replace(outcome, outcome="queued")
+    return outcome
 
 
 def remember_content(rt: Runtime, dataset: DatasetVersion, fingerprint: str, run: str) -> None:

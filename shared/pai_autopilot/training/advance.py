@@ -108,6 +108,12 @@ def advance_run(rt: Runtime, entity: str, *, body: dict[str, Any] | None = None)
         result.update(outcome="noop", reason="another invocation advanced this run first")
         return result
     log.info("run advanced", action=decision.action, job_id=job_id, status=job.status, reason=decision.reason)
+    if decision.action in ("await_model", "fail"):  # a slot is free: start the next queued run
+        from .queue import start_next
+
+        started = start_next(rt, latest.data["pipeline"])
+        if started:
+            result["started_queued_run"] = started
     event = _NOTIFY.get(decision.action)
     if event:
         details = {"run": entity.rsplit("/", 1)[-1], "job": job_id, "status": job.status, "reason": decision.reason}

@@ -18,9 +18,9 @@ from ..events import OssRecord, oss_records, parse_event
 from ..log import bind, get_logger
 from ..settings import Settings, current_settings
 from .datasets import BadVersion, NoMatch, match_marker
-from .runs import run_id
+from .runs import run_entity, run_id
 
-_PRECEDENCE = ("submitted", "rejected", "duplicate", "ignored")
+_PRECEDENCE = ("submitted", "queued", "rejected", "duplicate", "ignored")
 
 
 def on_dataset_event(
@@ -78,6 +78,10 @@ def _admit_and_submit(rt: Any, dataset: Any) -> Any:
     other = admission.trained_by(rt, dataset, inspection.fingerprint)
     if other is not None:
         return admission.skip_duplicate_content(rt, dataset, inspection.fingerprint, other)
+    from .queue import at_capacity
+
+    if at_capacity(rt, dataset.pipeline, own_entity=run_entity(dataset.pipeline, run_id(dataset.pipeline, dataset.version))):
+        return admission.enqueue(rt, dataset, inspection.fingerprint)
     outcome = submit_run(rt, dataset)
     if outcome.outcome == "submitted":
         admission.remember_content(rt, dataset, inspection.fingerprint, outcome.run_id)

@@ -11,6 +11,8 @@ Example
 'ap-demo-v-1-b1bcda5c'
 >>> run_entity("demo", "ap-demo-v1-d1c72ca7")
 'runs/demo/ap-demo-v1-d1c72ca7'
+>>> retrain_run_id("demo", "v1", 1)
+'ap-demo-v1-retrain-1-265d50e4'
 """
 
 from __future__ import annotations
@@ -36,3 +38,14 @@ def run_id(pipeline: str, version: str) -> str:
 def run_entity(pipeline: str, run: str) -> str:
     """The ledger entity of a run."""
     return f"runs/{pipeline}/{run}"
+
+
+def retrain_run_id(pipeline: str, version: str, n: int) -> str:
+    """The id of the ``n``-th forced retrain of a version (n ≥ 1): ``run_id(pipeline, "<version>#retrain-<n>")``.
+
+    Deterministic, so a retried ``retrain --force`` computes the same id and the ledger claim
+    (an exclusive write) lets only one invocation own it.
+    """
+    if n < 1:
+        raise ValueError(f"retrain number starts at 1, got {n}")
+    return run_id(pipeline, f"{version}#retrain-{n}")

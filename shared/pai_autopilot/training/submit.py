@@ -51,7 +51,7 @@ class Verdict:
 class RunOutcome:
     """What happened to one dataset version: ``submitted``, ``duplicate`` or ``rejected``."""
 
-    outcome: Literal["submitted", "duplicate", "rejected"]
+    outcome: Literal["submitted", "duplicate", "rejected", "queued"]
     run_id: str
     pipeline: str
     version: str
@@ -78,9 +78,17 @@ def decide_on_existing(latest: Record | None, *, now: float, lease_seconds: int,
     return Verdict("wait", f"claimed {age:.1f}s ago by {latest.by}; its owner is submitting")
 
 
-def submit_run(rt: Runtime, dataset: DatasetVersion, *, wait_seconds: float = 5.0, poll_seconds: float = 0.25) -> RunOutcome:
-    """Claim the run for ``dataset`` and make sure exactly one DLC job exists for it."""
-    run = run_id(dataset.pipeline, dataset.version)
+def submit_run(
+    rt: Runtime, dataset: DatasetVersion, *, run: str | None = None, claim: dict[str, Any] | None = None,
+    wait_seconds: float = 5.0, poll_seconds: float = 0.25,
+) -> RunOutcome:
+    """Claim the run for ``dataset`` and make sure exactly one DLC job exists for it.
+
+    ``run`` overrides the run id (default: ``run_id(pipeline, version)``; a forced retrain
+    passes its own, see :func:`~.runs.retrain_run_id`); ``claim`` adds keys to the claim's data
+    (e.g. who forced the run), carried into every later record.
+    """
+    run = run or run_id(dataset.pipeline, dataset.version)
     entity = run_entity(dataset.pipeline, run)
     log = get_logger(run_id=run, pipeline=dataset.pipeline, version=dataset.version)
     data = {
@@ -88,6 +96,7 @@ def submit_run(rt: Runtime, dataset: DatasetVersion, *, wait_seconds: float = 5.
         "version": dataset.version,
         "marker_key": dataset.marker_key,
         **run_uris(rt.config, dataset, run),
+        **(claim or {}),
     }
     ledger = rt.ledger
     try:

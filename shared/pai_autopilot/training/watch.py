@@ -81,5 +81,8 @@ def on_reconcile(event: bytes | str, context: Any, *, settings: Settings | None 
         if is_open(rt.ledger.latest(entity)):
             bind(correlation_id=entity.rsplit("/", 1)[-1])
             results.append(advance_run(rt, entity))
-    log.info("reconciled", open_runs=len(results))
-    return {"outcome": _summary(results), "open_runs": len(results), "records": results}
+    from .queue import start_next
+
+    started = [run for pipeline in rt.config.pipelines if (run := start_next(rt, pipeline))]
+    log.info("reconciled", open_runs=len(results), started_queued=started)
+    return {"outcome": _summary(results), "open_runs": len(results), "started_queued": started, "records": results}
