@@ -144,3 +144,11 @@ def test_control_commands_against_a_running_localcloud():
         server.wait(timeout=15)
     down = cli("local", "state", *p)
     assert down.returncode == 2 and b"no localcloud on port" in down.stderr
+
+
+def test_the_demo_runs_the_story_and_exits_0():
+    done = cli("demo")
+    out = done.stdout.decode()
+    assert done.returncode == 0, out[-2000:] + done.stderr.decode()[-2000:]
+    assert "duplicate marker" in out and "checkpoint complete" in out and "waiting_for_model" in out
+    assert "model at" in out

@@ -1,8 +1,10 @@
 """``pai-autopilot demo``: the main job on localcloud, narrated as it happens.
 
-Today's story is the first slice: a dataset version lands in OSS, the OSS trigger delivers
-the marker's event to ``dataset_landed``, which claims the run and creates one DLC job; the
-marker is uploaded again and nothing new happens. Later slices extend this same command.
+The story so far: a dataset version lands in OSS, the OSS trigger delivers the marker's event
+to ``dataset_landed``, which checks the version, claims the run and creates one DLC job; the
+marker is uploaded again and nothing new happens; ``wire`` routes PAI job events to
+``job_events``; the job trains on localcloud's clock (checkpoints, then the model) and the run
+ends waiting for its model. Later slices (serving, canary) extend this same command.
 """
 
 from __future__ import annotations
@@ -40,7 +42,14 @@ class _Narrator:
 
         if isinstance(event, ObjectEvent) and event.key.startswith(self.ledger_prefix):
             entity, _, record = event.key[len(self.ledger_prefix) :].rpartition("/")
+            if entity.startswith("fingerprints/"):
+                entity = "content fingerprint of " + entity.split("/")[1]
             self.say("✎", f"[dim]ledger: {entity} record {record.removesuffix('.json').lstrip('0') or '0'}[/dim]")
+        elif isinstance(event, ObjectEvent) and event.key.endswith(("/_COMPLETE", "/_SUCCESS")) and not event.key.startswith("datasets/"):
+            what = "checkpoint complete" if event.key.endswith("_COMPLETE") else "model landed"
+            self.say("★", f"{what}: oss://{event.bucket}/{event.key.rsplit('/', 1)[0]}/")
+        elif isinstance(event, ObjectEvent) and event.key.startswith(("checkpoints/", "models/")):
+            pass
         elif isinstance(event, ObjectEvent) and event.event_name.startswith("ObjectCreated"):
             self.counts["uploads"] += 1
             self.say("⬆", f"uploaded [bold]oss://{event.bucket}/{event.key}[/bold] ({event.size} B)")
@@ -49,7 +58,8 @@ class _Narrator:
             if event.kind == "started":
                 self.counts["deliveries"] += 1
                 attempt = "" if rec["attempts"] == 1 else f" (attempt {rec['attempts']})"
-                self.say("→", f"OSS event delivered to [cyan]{rec['function']}[/cyan]{attempt}, request {rec['request_id'][:8]}")
+                kind = {"oss": "OSS event", "eventbridge": "PAI job event", "timer": "timer"}.get(rec["source"].split(":")[0], "event")
+                self.say("→", f"{kind} delivered to [cyan]{rec['function']}[/cyan]{attempt}, request {rec['request_id'][:8]}")
             elif event.kind == "succeeded":
                 self.counts["succeeded"] += 1
                 self._describe_result(rec)
@@ -61,6 +71,10 @@ class _Narrator:
         result = rec.get("result") or {}
         for item in result.get("records", []):
             outcome = item.get("outcome")
+            if rec["function"].endswith("job-events") or rec["function"].endswith("reconcile"):
+                if outcome not in ("noop", "ignored"):
+                    self.say("⚑", f"{rec['function']}: job {item.get('job_id')} is {item.get('status')} → {outcome}")
+                continue
             if outcome == "submitted":
                 self.say("✓", f"run [bold]{item['run_id']}[/bold] claimed → DLC job [bold green]{item['job_id']}[/bold green] created")
             elif outcome == "duplicate":
@@ -69,6 +83,46 @@ class _Narrator:
                 self.say("·", f"{outcome}: {item.get('key', '')} {item.get('reason', '')}")
         cold = ", cold start" if rec.get("cold_start") else ""
         self.say(" ", f"[dim]{rec['function']} finished in {rec.get('duration_ms')} ms{cold}[/dim]")
+
+
+def _train(cloud: Any, config: Any, settings: Any, sdk: Any, narrator: _Narrator, timeout: float) -> list[str]:
+    """Wire PAI job events to job_events (as `pai-autopilot wire` does), then let the job run on
+    the clock: checkpoints land, the model lands, job_events records each status change."""
+    from .. import wiring
+
+    cloud.dlc.backend.set_workspaces({config.workspace.id: config.workspace.name})  # PAI creates the bus
+    from ..clients import Credentials, eventbridge_client
+
+    eb = eventbridge_client(settings, Credentials.from_env(cloud.env()))
+    bucket = sdk.bucket(config.storage.bucket)
+    steps = wiring.plan(config, eventbridge=eb, bucket=bucket, region=cloud.region, account_id=cloud.account_id,
+                        function_prefix="pai-autopilot")
+    wiring.apply(steps, eventbridge=eb, bucket=bucket)
+    for step in steps:
+        narrator.say("⚙", f"wire: {step.line()}")
+    narrator.say("⏱", "the job trains on localcloud's clock (simulated runner: 100 steps, a checkpoint every 10)")
+    cloud.clock.freeze()
+    for _ in range(40):
+        cloud.advance(4)
+        cloud.fc.wait_idle(timeout)
+    runs = cloud_ledger_entities(sdk, config)
+    for line in runs:
+        narrator.say("✓", f"run state: [bold]{line}[/bold]")
+    return runs
+
+
+def cloud_ledger_entities(sdk: Any, config: Any) -> list[str]:
+    """The runs and their latest state, as "<run>: <state>" lines."""
+    import json
+
+    bucket = sdk.bucket(config.storage.bucket)
+    prefix = config.storage.ledger_prefix + "runs/"
+    latest: dict[str, tuple[str, str]] = {}
+    for obj in bucket.list_objects_v2(prefix=prefix, max_keys=1000).object_list:
+        entity, _, name = obj.key[len(prefix):].rpartition("/")
+        if entity not in latest or name > latest[entity][0]:
+            latest[entity] = (name, obj.key)
+    return [f"{e}: {json.loads(bucket.get_object(k).read())['state']}" for e, (_, k) in sorted(latest.items())]
 
 
 def demo(
@@ -116,6 +170,7 @@ def demo(
         narrator.say("↻", "the same marker lands again (a re-run of the upload job)")
         bucket.put_object(prefix + pipeline.dataset.marker, b"")
         cloud.fc.wait_idle(timeout)
+        runs = _train(cloud, config, settings, sdk, narrator, timeout)
         jobs = sdk.dlc.list_jobs(dlc_models.ListJobsRequest(page_size=100)).body.jobs or []
         for item in jobs:
             job = sdk.dlc.get_job(item.job_id, dlc_models.GetJobRequest()).body  # ListJobs items carry no Uri
@@ -139,9 +194,11 @@ def demo(
         ):
             summary.add_row(key, str(value))
         console.print(summary)
-        if len(jobs) != 1 or dead:
-            console.print("[bold red]expected exactly one job and no dead letters[/bold red]")
+        if len(jobs) != 1 or dead or not all(line.endswith("waiting_for_model") for line in runs):
+            console.print("[bold red]expected one job, trained to the end, and no dead letters[/bold red]")
             raise typer.Exit(1)
-        console.print(f"[bold green]✓ one dataset version → one training job ({jobs[0].job_id}), duplicates ignored[/bold green]")
+        model = f"oss://{bucket_name}/{pipeline.models_prefix or f'models/{pipeline_name}/'}{version}/"
+        console.print(f"[bold green]✓ one dataset version → one training job ({jobs[0].job_id}) → model at {model}; "
+                      "duplicates ignored[/bold green]")
     finally:
         cloud.stop()
