@@ -133,13 +133,15 @@ class FaultInjector:
 class DeliveryFaults:
     """How event deliveries to functions misbehave.
 
-    * ``duplicate`` (0-1): chance that an event is delivered twice (1.0: always);
+    * ``duplicate`` (0-1): chance that an event is delivered more than once (1.0: always), with
+      ``extra_copies`` more copies (default 1: twice);
     * ``reorder_window`` (s): each delivery is held back a random 0..window, so events overtake;
     * ``delay`` (s): every delivery is held back this long;
     * ``drop`` (0-1): chance that an event is lost (for reconcile tests).
     """
 
     duplicate: float = 0.0
+    extra_copies: int = 1
     reorder_window: float = 0.0
     delay: float = 0.0
     drop: float = 0.0
@@ -149,6 +151,8 @@ class DeliveryFaults:
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
                 raise ValueError(f"{name} must be within [0, 1], got {value}")
+        if not 1 <= self.extra_copies <= 10:
+            raise ValueError(f"extra_copies must be within [1, 10], got {self.extra_copies}")
         if self.reorder_window < 0 or self.delay < 0:
             raise ValueError("reorder_window and delay must be >= 0")
 
@@ -156,5 +160,5 @@ class DeliveryFaults:
         """The delays (seconds) of the copies to deliver: ``[]`` when dropped."""
         if self.drop and rng.random() < self.drop:
             return []
-        copies = 2 if self.duplicate and rng.random() < self.duplicate else 1
+        copies = 1 + self.extra_copies if self.duplicate and rng.random() < self.duplicate else 1
         return [self.delay + (rng.uniform(0, self.reorder_window) if self.reorder_window else 0.0) for _ in range(copies)]

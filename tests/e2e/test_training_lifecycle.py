@@ -92,11 +92,13 @@ def test_a_lost_event_is_repaired_by_reconcile(project_cloud, sdk):
     assert run_records(sdk, "v3")[-1]["state"] == "waiting_for_model"
 
 
-def test_duplicated_and_reordered_events_record_each_transition_once(project_cloud, sdk):
+def test_every_event_three_times_and_reordered_one_job_one_record_per_transition(project_cloud, sdk):
     project_cloud.clock.freeze()
+    project_cloud.delivery = DeliveryFaults(duplicate=1.0, extra_copies=2, reorder_window=0.2)  # 3 copies each
     land(sdk, "v4")
     assert project_cloud.fc.wait_idle(60)
-    project_cloud.delivery = DeliveryFaults(duplicate=1.0, reorder_window=0.2)
+    marker_deliveries = project_cloud.fc.invocation_records("pai-autopilot-dataset-landed")
+    assert len(marker_deliveries) == 3
     run_for(project_cloud, 150)
     records = run_records(sdk, "v4")
     statuses = [r["data"]["status"] for r in records[2:]]
@@ -118,3 +120,32 @@ def test_one_active_run_per_pipeline_the_rest_queue_in_order(project_cloud, sdk)
     jobs = dlc_jobs(sdk)
     assert [j.display_name.split("-")[2] for j in jobs] == ["q1", "q2", "q3"]
     assert [run_records(sdk, v)[-1]["state"] for v in ("q1", "q2", "q3")] == ["waiting_for_model"] * 3
+
+
+def test_budget_exhausted_falls_back_to_on_demand(project_cloud, sdk, notices):
+    project_cloud.clock.freeze()
+    project_cloud.dlc.backend.rules.add(FaultRule(kind="preempt", next=3, at_step=35))  # budget is 2
+    land(sdk, "od1")
+    assert project_cloud.fc.wait_idle(60)
+    run_for(project_cloud, 600, step=10)
+    jobs = dlc_jobs(sdk)
+    assert len(jobs) == 4, [(j.display_name, j.status) for j in jobs]
+    resubmits = [r for r in run_records(sdk, "od1") if r["data"].get("previous_job_id") and r["data"].get("status") is None]
+    assert [r["data"]["spot"] for r in resubmits] == [True, True, False]
+    last = sdk.dlc.get_job(jobs[-1].job_id, models.GetJobRequest()).body
+    assert not last.job_specs[0].use_spot_instance and last.status == "Succeeded"
+    assert [n["event"] for n in notices].count("run_preempted") == 3
+    assert "run_succeeded" in [n["event"] for n in notices]
+
+
+def test_other_failures_are_final_and_notified_with_the_log_tail(project_cloud, sdk, notices):
+    project_cloud.clock.freeze()
+    project_cloud.dlc.backend.rules.add(FaultRule(kind="fail", next=1, at_step=20, reason_code="OOMKilled", reason_message="out of memory"))
+    land(sdk, "f1")
+    assert project_cloud.fc.wait_idle(60)
+    run_for(project_cloud, 150)
+    records = run_records(sdk, "f1")
+    assert records[-1]["state"] == "failed" and records[-1]["data"]["reason_code"] == "OOMKilled"
+    assert len(dlc_jobs(sdk)) == 1  # not resubmitted
+    (failed,) = [n for n in notices if n["event"] == "run_failed"]
+    assert "OOMKilled" in failed["details"]["reason"] and failed["details"]["log tail"].strip()

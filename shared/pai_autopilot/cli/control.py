@@ -94,13 +94,14 @@ def fault(
 @local_app.command()
 def delivery(
     port: PortOption = DEFAULT_PORT,
-    duplicate: Annotated[float, typer.Option(help="Chance (0-1) an event is delivered twice.")] = 0.0,
+    duplicate: Annotated[float, typer.Option(help="Chance (0-1) an event is delivered more than once.")] = 0.0,
+    extra_copies: Annotated[int, typer.Option(help="How many extra copies a duplicated event gets.")] = 1,
     reorder_window: Annotated[float, typer.Option(help="Hold each delivery back a random 0..N seconds.")] = 0.0,
     delay: Annotated[float, typer.Option(help="Hold every delivery back N seconds.")] = 0.0,
     drop: Annotated[float, typer.Option(help="Chance (0-1) an event is lost.")] = 0.0,
 ) -> None:
     """Set how event deliveries misbehave (all zero: deliver normally)."""
-    body = {"duplicate": duplicate, "reorder_window": reorder_window, "delay": delay, "drop": drop}
+    body = {"duplicate": duplicate, "extra_copies": extra_copies, "reorder_window": reorder_window, "delay": delay, "drop": drop}
     _print(_call(port, "POST", "/delivery", body))
 
 

@@ -58,6 +58,20 @@ def job_view(body: dict[str, Any], *, max_running_minutes: int | None) -> JobVie
     )
 
 
+def log_tail(rt: Runtime, job_id: str, *, body_pods: list[str], lines: int = 20) -> list[str]:
+    """The last ``lines`` log lines of the job's first pod, for a failure notice ([] if unavailable)."""
+    if not body_pods:
+        return []
+    from alibabacloud_pai_dlc20201203 import models as dlc_models
+
+    try:
+        logs = rt.clients.dlc.get_pod_logs(job_id, body_pods[0], dlc_models.GetPodLogsRequest(max_lines=lines)).body.logs
+    except Exception as exc:  # a notice without logs beats no notice
+        get_logger().warning("pod logs unavailable", job_id=job_id, error=str(exc))
+        return []
+    return list(logs or [])[-lines:]
+
+
 def run_view(record: Record) -> RunView:
     d = record.data
     return RunView(
@@ -99,7 +113,8 @@ def advance_run(rt: Runtime, entity: str, *, body: dict[str, Any] | None = None)
     job_id = body.get("JobId", job_id)
     job = job_view(body, max_running_minutes=pipeline.training.max_running_minutes)
     decision = decide_on_job_status(run_view(latest), job, RetryPolicy.from_training(pipeline.training), now=rt.now())
-    result = {"outcome": decision.action, "entity": entity, "job_id": job_id, "status": job.status, "reason": decision.reason}
+    result = {"outcome": decision.action, "entity": entity, "job_id": job_id, "status": job.status, "reason": decision.reason,
+              "pods": [p.get("PodId") for p in body.get("Pods") or [] if p and p.get("PodId")]}
     if decision.action == "noop":
         return result
     try:
@@ -117,12 +132,16 @@ def advance_run(rt: Runtime, entity: str, *, body: dict[str, Any] | None = None)
     event = _NOTIFY.get(decision.action)
     if event:
         details = {"run": entity.rsplit("/", 1)[-1], "job": job_id, "status": job.status, "reason": decision.reason}
+        if decision.action == "fail" and result.get("log_tail"):
+            details["log tail"] = "\n" + "\n".join(result["log_tail"])
         notify(rt.config.notifications, Notification(event, f"{event.replace('_', ' ')}: {details['run']}", details))
     return result
 
 
 def _apply(rt: Runtime, entity: str, latest: Record, job: JobView, decision: Decision, result: dict[str, Any]) -> None:
     data = {**latest.data, "status": decision.status or job.status, "reason": decision.reason}
+    if decision.action == "fail":
+        result["log_tail"] = data["log_tail"] = log_tail(rt, job.job_id, body_pods=result.get("pods") or [])
     if job.reason_code:
         data["reason_code"] = job.reason_code
     if decision.action in ("record", "await_model", "fail"):
