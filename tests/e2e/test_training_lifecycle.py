@@ -149,3 +149,19 @@ def test_other_failures_are_final_and_notified_with_the_log_tail(project_cloud, 
     assert len(dlc_jobs(sdk)) == 1  # not resubmitted
     (failed,) = [n for n in notices if n["event"] == "run_failed"]
     assert "OOMKilled" in failed["details"]["reason"] and failed["details"]["log tail"].strip()
+
+
+def test_a_job_over_its_time_limit_ends_the_run(project_cloud, sdk):
+    # DLC enforces JobMaxRunningTimeMinutes (which the run passes on) before reconcile's own
+    # guard (decide → StopJob, unit-tested in test_training_lifecycle.py) gets its turn.
+    project_cloud.clock.freeze()
+    project_cloud.dlc.backend.rules.add(FaultRule(kind="hang", next=1))  # never progresses
+    land(sdk, "t1")
+    assert project_cloud.fc.wait_idle(60)
+    run_for(project_cloud, 30)
+    project_cloud.advance(240 * 60)  # max_running_minutes in autopilot.yaml; reconcile ticks on the way
+    assert project_cloud.fc.wait_idle(60)
+    run_for(project_cloud, 60)
+    records = run_records(sdk, "t1")
+    assert records[-1]["state"] == "failed" and records[-1]["data"]["reason_code"] == "JobTimeout"
+    assert len(dlc_jobs(sdk)) == 1  # a timeout is final: not resubmitted
