@@ -134,8 +134,9 @@ def test_budget_exhausted_falls_back_to_on_demand(project_cloud, sdk, notices):
     assert [r["data"]["spot"] for r in resubmits] == [True, True, False]
     last = sdk.dlc.get_job(jobs[-1].job_id, models.GetJobRequest()).body
     assert not last.job_specs[0].use_spot_instance and last.status == "Succeeded"
-    assert [n["event"] for n in notices].count("run_preempted") == 3
-    assert "run_succeeded" in [n["event"] for n in notices]
+    events = [n["event"] for n in notices]
+    assert events[0] == "run_started" and events.count("run_started") == 1
+    assert events.count("run_preempted") == 3 and "run_succeeded" in events
 
 
 def test_other_failures_are_final_and_notified_with_the_log_tail(project_cloud, sdk, notices):

@@ -85,6 +85,11 @@ def _admit_and_submit(rt: Any, dataset: Any) -> Any:
     outcome = submit_run(rt, dataset)
     if outcome.outcome == "submitted":
         admission.remember_content(rt, dataset, inspection.fingerprint, outcome.run_id)
+        if not outcome.found_existing_job:
+            from ..notify import Notification, notify
+
+            details = {"version": dataset.version, "job": outcome.job_id, "dataset": dataset.dataset_uri}
+            notify(rt.config.notifications, Notification("run_started", f"run started: {outcome.run_id}", details))
     return outcome
 
 
