@@ -20,6 +20,8 @@ AUTOPILOT_SDK_ATTEMPTS     requests per SDK call, retries included (1-10)    ``3
 AUTOPILOT_SDK_TIMEOUT_MS   read timeout of SDK calls, milliseconds           ``10000``
 AUTOPILOT_LEASE_SECONDS    how long a claim blocks others before a retry     ``900``
                            may take it over (a crashed invocation)
+AUTOPILOT_NOTIFY_PER_MINUTE notifications per target per minute (per FC       ``20``
+                           instance); a burst beyond is dropped
 ========================== ================================================= =====================
 
 Example
@@ -123,6 +125,7 @@ _SPECS: dict[str, _Spec] = {
     "sdk_attempts": _Spec(("AUTOPILOT_SDK_ATTEMPTS",), _parse_int(1, 10), 3),
     "sdk_timeout_ms": _Spec(("AUTOPILOT_SDK_TIMEOUT_MS",), _parse_int(100, 600_000), 10_000),
     "lease_seconds": _Spec(("AUTOPILOT_LEASE_SECONDS",), _parse_int(1, 86_400), 900),
+    "notify_per_minute": _Spec(("AUTOPILOT_NOTIFY_PER_MINUTE",), _parse_int(1, 100_000), 20),
 }
 
 
@@ -141,6 +144,7 @@ class Settings:
     sdk_attempts: int = 3
     sdk_timeout_ms: int = 10_000
     lease_seconds: int = 900
+    notify_per_minute: int = 20
 
     @property
     def is_local(self) -> bool:

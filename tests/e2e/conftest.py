@@ -48,7 +48,8 @@ def _project_cloud(_notices, tmp_path_factory):
     path.write_text(yaml.safe_dump(config))
     cloud = LocalCloud(
         project_dir=ROOT,
-        function_env={"AUTOPILOT_CONFIG": str(path), "AUTOPILOT_LOG_LEVEL": "DEBUG", "AUTOPILOT_NOTIFY_URL": _notices[1]},
+        function_env={"AUTOPILOT_CONFIG": str(path), "AUTOPILOT_LOG_LEVEL": "DEBUG", "AUTOPILOT_NOTIFY_URL": _notices[1],
+                      "AUTOPILOT_NOTIFY_PER_MINUTE": "10000"},  # many runs per minute in tests
         retry_delay_scale=0.05,
     ).start()
     cloud.create_bucket(BUCKET)

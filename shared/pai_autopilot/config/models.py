@@ -136,7 +136,7 @@ class Pipeline(_Base):
     serving: Serving | None = None
     rollout: Rollout | None = None
     #: Runs of this pipeline in flight at once; later versions queue, in order.
-    max_active_runs: Annotated[int, Meta(ge=1, le=100)] = 1
+    max_active_runs: Annotated[int, Meta(ge=1, le=10_000)] = 1
 
 
 class Workspace(_Base):

@@ -43,6 +43,12 @@ class Store(Protocol):
     def list_keys(self, prefix: str) -> list[str]:
         """Every key under ``prefix``, sorted."""
 
+    def put(self, key: str, body: bytes) -> None:
+        """Write ``key`` (overwriting): for indexes, never for ledger records."""
+
+    def delete(self, key: str) -> None:
+        """Remove ``key`` if present: for indexes, never for ledger records."""
+
 
 class MemoryStore:
     """An in-process store (tests and dry runs)."""
@@ -65,6 +71,14 @@ class MemoryStore:
     def list_keys(self, prefix: str) -> list[str]:
         with self._lock:
             return sorted(k for k in self._objects if k.startswith(prefix))
+
+    def put(self, key: str, body: bytes) -> None:
+        with self._lock:
+            self._objects[key] = body
+
+    def delete(self, key: str) -> None:
+        with self._lock:
+            self._objects.pop(key, None)
 
 
 class OssStore:
@@ -106,3 +120,9 @@ class OssStore:
                 break
             token = result.next_continuation_token
         return sorted(keys)
+
+    def put(self, key: str, body: bytes) -> None:
+        retry_oss(lambda: self.bucket.put_object(key, body))
+
+    def delete(self, key: str) -> None:
+        retry_oss(lambda: self.bucket.delete_object(key))

@@ -47,7 +47,16 @@ class RateLimiter:
             return allowed
 
 
-_limiter = RateLimiter()
+_limiters: list[RateLimiter] = []
+
+
+def _default_limiter() -> RateLimiter:
+    """The process's limiter, sized by ``AUTOPILOT_NOTIFY_PER_MINUTE`` on first use."""
+    if not _limiters:
+        from ..settings import current_settings
+
+        _limiters.append(RateLimiter(per_minute=current_settings().notify_per_minute))
+    return _limiters[0]
 
 
 def post_json(url: str, body: Mapping[str, Any], timeout: float) -> int:
@@ -73,7 +82,7 @@ def notify(
     environment variable is unset) or ``failed: <reason>``. Never raises.
     """
     env = os.environ if environ is None else environ
-    limiter = limiter or _limiter
+    limiter = limiter or _default_limiter()
     log = get_logger()
     outcomes: dict[str, str] = {}
     for i, target in enumerate(targets):

@@ -93,9 +93,12 @@ def skip_duplicate_content(rt: Runtime, dataset: DatasetVersion, fingerprint: st
 
 def enqueue(rt: Runtime, dataset: DatasetVersion, fingerprint: str) -> RunOutcome:
     """Claim the run as ``queued``: its pipeline is at ``max_active_runs``; :mod:`.queue` starts it."""
+    from .slots import mark_queued
+
     limit = rt.config.pipelines[dataset.pipeline].max_active_runs
     outcome = _settle(rt, dataset, "queued", {"fingerprint": fingerprint}, f"pipeline at max_active_runs={limit}: queued")
     if outcome.outcome == "rejected":  # _settle's "recorded" outcome
+        mark_queued(rt.ledger, dataset.pipeline, outcome.run_id, rt.now())
         return dataclasses.replace(outcome, outcome="queued")
     return outcome
 

@@ -125,7 +125,9 @@ def advance_run(rt: Runtime, entity: str, *, body: dict[str, Any] | None = None)
     log.info("run advanced", action=decision.action, job_id=job_id, status=job.status, reason=decision.reason)
     if decision.action in ("await_model", "fail"):  # a slot is free: start the next queued run
         from .queue import start_next
+        from .slots import clear_active
 
+        clear_active(rt.ledger, latest.data["pipeline"], entity.rsplit("/", 1)[-1])
         started = start_next(rt, latest.data["pipeline"])
         if started:
             result["started_queued_run"] = started

@@ -119,6 +119,9 @@ def submit_run(
         ledger.append(entity, "submitted", submitted, after=record, by=rt.request_id)
     except LedgerConflict as exc:  # only if a takeover raced us past the lease: report, don't guess
         raise ConflictError(f"run {run} changed while submitting job {job_id}") from exc
+    from .slots import mark_active
+
+    mark_active(ledger, dataset.pipeline, run)  # the capacity index (see .queue)
     log.info("job submitted" if not existed else "job found", job_id=job_id)
     return RunOutcome("submitted", run, dataset.pipeline, dataset.version, job_id=job_id, found_existing_job=existed)
 

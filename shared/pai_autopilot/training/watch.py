@@ -81,8 +81,10 @@ def on_reconcile(event: bytes | str, context: Any, *, settings: Settings | None 
         if is_open(rt.ledger.latest(entity)):
             bind(correlation_id=entity.rsplit("/", 1)[-1])
             results.append(advance_run(rt, entity))
-    from .queue import start_next
+    from .queue import start_next, tidy
 
+    for pipeline in rt.config.pipelines:
+        tidy(rt, pipeline)
     started = [run for pipeline in rt.config.pipelines if (run := start_next(rt, pipeline))]
     log.info("reconciled", open_runs=len(results), started_queued=started)
     return {"outcome": _summary(results), "open_runs": len(results), "started_queued": started, "records": results}
