@@ -13,7 +13,7 @@ BENCHES = [
     ["delivery_latency.py", "--uploads", "1000"],
     ["cms_describe.py"],
     ["eas_gateway.py"],
-    ["training.py", "--versions", "200"],
+    ["training.py"],
 ]
 
 if __name__ == "__main__":

@@ -23,13 +23,10 @@ Two measurements, each against its own localcloud:
   concurrency to its FC runtime (``FcRuntime`` defaults to 2 instances per function); this bench
   sets ``cloud.fc.concurrency`` (``--concurrency``, default 2) before ``start()``.
 
-Both use a temporary copy of ``autopilot.yaml`` with ``pipelines.demo.max_active_runs: 100``
-(the shipped value, 1, would queue every version after the first; the config schema rejects more
-than 100). So ``handler`` defaults to 99 events (+ the warm-up = 100 submitted runs), and in
-``burst`` the versions beyond the first 100 are claimed as ``queued`` (no job) — nothing ends the
-submitted runs here (no job_events wiring), so those stay queued.
+Both use a temporary copy of ``autopilot.yaml`` with ``pipelines.demo.max_active_runs: 10000``
+(the shipped value, 1, would queue every version after the first), so every version gets a job.
 
-Run: ``.venv/bin/python bench/training.py [--events 99] [--versions 1000] [--only handler|burst]``;
+Run: ``.venv/bin/python bench/training.py [--events 200] [--versions 1000] [--only handler|burst]``;
 results go to ``bench/results/training.json`` and are summarised in ``bench/RESULTS.md``.
 """
 
@@ -64,7 +61,7 @@ def percentile(values: list[float], q: float) -> float:
 
 def write_config(directory: Path) -> Path:
     config = yaml.safe_load((ROOT / "autopilot.yaml").read_text())
-    config["pipelines"]["demo"]["max_active_runs"] = 100  # the schema's maximum
+    config["pipelines"]["demo"]["max_active_runs"] = 10_000  # the schema's maximum
     path = directory / "autopilot.yaml"
     path.write_text(yaml.safe_dump(config))
     return path
@@ -254,7 +251,7 @@ def bench_burst(versions: int, concurrency: int, upload_threads: int, timeout: f
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--events", type=int, default=99, help="marker events for the in-process handler timing")
+    parser.add_argument("--events", type=int, default=200, help="marker events for the in-process handler timing")
     parser.add_argument("--versions", type=int, default=1000, help="dataset versions landing at once (burst)")
     parser.add_argument("--concurrency", type=int, default=2, help="FC instances for the function (burst)")
     parser.add_argument("--upload-threads", type=int, default=8)
