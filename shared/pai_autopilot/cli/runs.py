@@ -242,7 +242,12 @@ def _retrain(rt: Runtime, dataset: DatasetVersion, *, user: str, force: bool, dr
         typer.echo("dry run: nothing written")
         return
     with _quiet_logs():
-        outcome = submit_run(rt, dataset, run=run, claim=claim)
+        if force:
+            outcome = submit_run(rt, dataset, run=run, claim=claim)
+        else:  # exactly what the marker event would do: checks, dedupe, queue
+            from ..training.landed import admit_and_submit
+
+            outcome = admit_and_submit(rt, dataset, claim=claim)
     if outcome.outcome == "rejected":
         raise _fail(f"run {outcome.run_id} rejected: {outcome.reason}", 1)
     if outcome.outcome == "duplicate":

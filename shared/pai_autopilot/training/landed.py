@@ -62,13 +62,14 @@ def on_dataset_event(
 
             creds = credentials or Credentials.from_env(context=context)
             runtime = Runtime(settings, config, creds, request_id=getattr(context, "request_id", None))
-        results.append({"key": record.key, **_admit_and_submit(runtime, match).as_dict()})
+        results.append({"key": record.key, **admit_and_submit(runtime, match).as_dict()})
     outcome = next(o for o in _PRECEDENCE if o == "ignored" or any(r["outcome"] == o for r in results))
     return {"outcome": outcome, "records": results}
 
 
-def _admit_and_submit(rt: Any, dataset: Any) -> Any:
-    """Validate the version, skip already-trained content, then submit (see :mod:`.admission`)."""
+def admit_and_submit(rt: Any, dataset: Any, *, claim: dict[str, Any] | None = None) -> Any:
+    """Validate the version, skip already-trained content, queue beyond ``max_active_runs``, then
+    submit (see :mod:`.admission`). The path of a marker event and of ``retrain`` without --force."""
     from . import admission
     from .submit import submit_run
 
@@ -82,7 +83,7 @@ def _admit_and_submit(rt: Any, dataset: Any) -> Any:
 
     if at_capacity(rt, dataset.pipeline, own_entity=run_entity(dataset.pipeline, run_id(dataset.pipeline, dataset.version))):
         return admission.enqueue(rt, dataset, inspection.fingerprint)
-    outcome = submit_run(rt, dataset)
+    outcome = submit_run(rt, dataset, claim=claim)
     if outcome.outcome == "submitted":
         admission.remember_content(rt, dataset, inspection.fingerprint, outcome.run_id)
         if not outcome.found_existing_job:
