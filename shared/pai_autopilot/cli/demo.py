@@ -105,24 +105,14 @@ def _train(cloud: Any, config: Any, settings: Any, sdk: Any, narrator: _Narrator
     for _ in range(40):
         cloud.advance(4)
         cloud.fc.wait_idle(timeout)
-    runs = cloud_ledger_entities(sdk, config)
+    from ..ledger import Ledger, OssStore
+    from ..training.history import list_runs
+
+    ledger = Ledger(OssStore(bucket), prefix=config.storage.ledger_prefix)
+    runs = [f"{s.entity.removeprefix('runs/')}: {s.state}" for s in list_runs(ledger)]
     for line in runs:
         narrator.say("✓", f"run state: [bold]{line}[/bold]")
     return runs
-
-
-def cloud_ledger_entities(sdk: Any, config: Any) -> list[str]:
-    """The runs and their latest state, as "<run>: <state>" lines."""
-    import json
-
-    bucket = sdk.bucket(config.storage.bucket)
-    prefix = config.storage.ledger_prefix + "runs/"
-    latest: dict[str, tuple[str, str]] = {}
-    for obj in bucket.list_objects_v2(prefix=prefix, max_keys=1000).object_list:
-        entity, _, name = obj.key[len(prefix):].rpartition("/")
-        if entity not in latest or name > latest[entity][0]:
-            latest[entity] = (name, obj.key)
-    return [f"{e}: {json.loads(bucket.get_object(k).read())['state']}" for e, (_, k) in sorted(latest.items())]
 
 
 def demo(

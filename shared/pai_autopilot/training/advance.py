@@ -113,12 +113,12 @@ def advance_run(rt: Runtime, entity: str, *, body: dict[str, Any] | None = None)
     job_id = body.get("JobId", job_id)
     job = job_view(body, max_running_minutes=pipeline.training.max_running_minutes)
     decision = decide_on_job_status(run_view(latest), job, RetryPolicy.from_training(pipeline.training), now=rt.now())
-    result = {"outcome": decision.action, "entity": entity, "job_id": job_id, "status": job.status, "reason": decision.reason,
-              "pods": [p.get("PodId") for p in body.get("Pods") or [] if p and p.get("PodId")]}
+    result = {"outcome": decision.action, "entity": entity, "job_id": job_id, "status": job.status, "reason": decision.reason}
     if decision.action == "noop":
         return result
     try:
-        _apply(rt, entity, latest, job, decision, result)
+        pods = [p.get("PodId") for p in body.get("Pods") or [] if p and p.get("PodId")]
+        _apply(rt, entity, latest, job, decision, result, pods)
     except LedgerConflict:
         result.update(outcome="noop", reason="another invocation advanced this run first")
         return result
@@ -140,10 +140,12 @@ def advance_run(rt: Runtime, entity: str, *, body: dict[str, Any] | None = None)
     return result
 
 
-def _apply(rt: Runtime, entity: str, latest: Record, job: JobView, decision: Decision, result: dict[str, Any]) -> None:
+def _apply(
+    rt: Runtime, entity: str, latest: Record, job: JobView, decision: Decision, result: dict[str, Any], pods: list[str]
+) -> None:
     data = {**latest.data, "status": decision.status or job.status, "reason": decision.reason}
     if decision.action == "fail":
-        result["log_tail"] = data["log_tail"] = log_tail(rt, job.job_id, body_pods=result.get("pods") or [])
+        result["log_tail"] = data["log_tail"] = log_tail(rt, job.job_id, body_pods=pods)
     if job.reason_code:
         data["reason_code"] = job.reason_code
     if decision.action in ("record", "await_model", "fail"):
@@ -159,10 +161,7 @@ def _apply(rt: Runtime, entity: str, latest: Record, job: JobView, decision: Dec
         return
     # resubmit
     attempt = int(latest.data.get("attempts", 1)) + 1
-    dataset = DatasetVersion(
-        pipeline=latest.data["pipeline"], version=latest.data["version"], bucket=rt.bucket_name,
-        prefix=latest.data["marker_key"].rsplit("/", 1)[0] + "/", marker_key=latest.data["marker_key"],
-    )
+    dataset = DatasetVersion.from_run_data(latest.data, rt.bucket_name)
     resume_from = find_resume_point(rt.clients.bucket(rt.bucket_name), latest.data["checkpoint_uri"]) or ""
     run = entity.rsplit("/", 1)[-1]
     new_job, _existed = ensure_job(

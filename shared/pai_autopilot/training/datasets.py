@@ -43,6 +43,17 @@ class DatasetVersion:
     def dataset_uri(self) -> str:
         return f"oss://{self.bucket}/{self.prefix}"
 
+    @classmethod
+    def from_run_data(cls, data: dict[str, str], bucket: str) -> DatasetVersion:
+        """The version a run's ledger record names (its claim data carries pipeline, version, marker).
+
+        >>> DatasetVersion.from_run_data({"pipeline": "demo", "version": "v1",
+        ...     "marker_key": "datasets/demo/v1/_SUCCESS"}, "b").prefix
+        'datasets/demo/v1/'
+        """
+        marker_key = data["marker_key"]
+        return cls(data["pipeline"], data["version"], bucket, marker_key.rsplit("/", 1)[0] + "/", marker_key)
+
 
 @dataclasses.dataclass(frozen=True)
 class NoMatch:

@@ -23,7 +23,7 @@ from . import slots
 from .datasets import DatasetVersion
 from .lifecycle import ACTIVE_RUN_STATES
 from .runs import run_entity
-from .submit import ensure_job
+from .submit import ensure_job, record_submitted
 
 ACTIVE = frozenset(ACTIVE_RUN_STATES | {"claimed"})
 
@@ -51,13 +51,9 @@ def start_next(rt: Runtime, pipeline: str) -> str | None:
             claimed = rt.ledger.append(entity, "claimed", {**record.data, "dequeued": True}, after=record, by=rt.request_id)
         except LedgerConflict:
             continue  # someone else started it
-        d = record.data
-        dataset = DatasetVersion(d["pipeline"], d["version"], rt.bucket_name, d["marker_key"].rsplit("/", 1)[0] + "/", d["marker_key"])
+        dataset = DatasetVersion.from_run_data(record.data, rt.bucket_name)
         job_id, _ = ensure_job(rt, dataset, run, since=claimed.at)
-        spot = rt.config.pipelines[pipeline].training.spot.enabled
-        rt.ledger.append(entity, "submitted", {**claimed.data, "job_id": job_id, "display_name": run, "attempts": 1,
-                                               "preemptions": 0, "spot": spot}, after=claimed, by=rt.request_id)
-        slots.mark_active(rt.ledger, pipeline, run)
+        record_submitted(rt, dataset, entity, run, job_id, after=claimed)
         slots.clear_queued(rt.ledger, pipeline, run)
         get_logger(run_id=run).info("queued run started", job_id=job_id)
         return run

@@ -114,16 +114,22 @@ def submit_run(
         log.warning("run rejected", reason=str(exc))
         return RunOutcome("rejected", run, dataset.pipeline, dataset.version, reason=str(exc))
     try:
-        spot = rt.config.pipelines[dataset.pipeline].training.spot.enabled
-        submitted = {**record.data, "job_id": job_id, "display_name": run, "attempts": 1, "preemptions": 0, "spot": spot}
-        ledger.append(entity, "submitted", submitted, after=record, by=rt.request_id)
+        record_submitted(rt, dataset, entity, run, job_id, after=record)
     except LedgerConflict as exc:  # only if a takeover raced us past the lease: report, don't guess
         raise ConflictError(f"run {run} changed while submitting job {job_id}") from exc
-    from .slots import mark_active
-
-    mark_active(ledger, dataset.pipeline, run)  # the capacity index (see .queue)
     log.info("job submitted" if not existed else "job found", job_id=job_id)
     return RunOutcome("submitted", run, dataset.pipeline, dataset.version, job_id=job_id, found_existing_job=existed)
+
+
+def record_submitted(rt: Runtime, dataset: DatasetVersion, entity: str, run: str, job_id: str, *, after: Record) -> Record:
+    """Append a run's first "submitted" record (attempt 1) and take its slot in the capacity index."""
+    from .slots import mark_active
+
+    spot = rt.config.pipelines[dataset.pipeline].training.spot.enabled
+    data = {**after.data, "job_id": job_id, "display_name": run, "attempts": 1, "preemptions": 0, "spot": spot}
+    record = rt.ledger.append(entity, "submitted", data, after=after, by=rt.request_id)
+    mark_active(rt.ledger, dataset.pipeline, run)
+    return record
 
 
 def _wait_or_take_over(
