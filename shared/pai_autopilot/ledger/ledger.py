@@ -91,12 +91,16 @@ class Ledger:
         """Write the entity's first record; raise :class:`LedgerConflict` if it exists."""
         return self._write(entity, 0, state, data, correlation_id, by)
 
-    def append(self, entity: str, state: str, data: dict[str, Any], *, after: Record, by: str | None = None) -> Record:
+    def append(
+        self, entity: str, state: str, data: dict[str, Any], *, after: Record, by: str | None = None,
+        correlation_id: str | None = None,
+    ) -> Record:
         """Write the record after ``after``; raise :class:`LedgerConflict` if taken.
 
-        ``correlation_id`` carries over from ``after``.
+        ``correlation_id`` carries over from ``after`` unless given (an entity whose records
+        belong to different model versions, like a pipeline's stable history, passes its own).
         """
-        return self._write(entity, after.seq + 1, state, data, after.correlation_id, by)
+        return self._write(entity, after.seq + 1, state, data, correlation_id or after.correlation_id, by)
 
     def history(self, entity: str) -> list[Record]:
         """Every record of the entity, oldest first (empty when it was never claimed)."""
