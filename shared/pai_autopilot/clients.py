@@ -123,6 +123,7 @@ class Clients:
         self.credentials = credentials
         self._buckets: dict[str, Any] = {}
         self._dlc: Any = None
+        self._pop: dict[str, Any] = {}
 
     def bucket(self, name: str) -> oss2.Bucket:
         """An ``oss2.Bucket`` (signature v4 with the region, STS token when present)."""
@@ -147,6 +148,34 @@ class Clients:
 
             self._dlc = Client(pop_config(self.settings, self.credentials, "pai-dlc"))
         return self._dlc
+
+    def _pop_client(self, module: str, product_host: str) -> Any:
+        if module not in self._pop:
+            import importlib
+
+            client_class = importlib.import_module(f"{module}.client").Client
+            self._pop[module] = client_class(pop_config(self.settings, self.credentials, product_host))
+        return self._pop[module]
+
+    @property
+    def eas(self) -> Any:
+        """The PAI-EAS 2021-07-01 client (services, groups, release weights, autoscaler)."""
+        return self._pop_client("alibabacloud_eas20210701", "pai-eas")
+
+    @property
+    def cms(self) -> Any:
+        """The CloudMonitor 2019-01-01 client (metrics, alarm rules)."""
+        return self._pop_client("alibabacloud_cms20190101", "metrics")
+
+    @property
+    def dsw(self) -> Any:
+        """The PAI-DSW 2022-01-01 client (notebook instances, idle cullers)."""
+        return self._pop_client("alibabacloud_pai_dsw20220101", "pai-dsw")
+
+    @property
+    def fc(self) -> Any:
+        """The Function Compute 3.0 (2023-03-30) client: InvokeFunction for the canary kick."""
+        return self._pop_client("alibabacloud_fc20230330", "fc")
 
 
 @functools.lru_cache(maxsize=8)
