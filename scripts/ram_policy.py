@@ -225,12 +225,13 @@ def source_files(root: Path = ROOT) -> list[Path]:
     return [p for p in files if not any(str(p.relative_to(root)).startswith(x) for x in LOCAL_ONLY)]
 
 
-def find_calls(root: Path = ROOT) -> list[Call]:
+@functools.lru_cache(maxsize=4)
+def find_calls(root: Path = ROOT) -> tuple[Call, ...]:
     """Every SDK call in ``shared/`` and ``functions/`` (localcloud-only modules excepted)."""
     calls: list[Call] = []
     for path in source_files(root):
         calls += find_calls_in_source(path.read_text(encoding="utf-8"), str(path.relative_to(root)))
-    return calls
+    return tuple(calls)
 
 
 def operator_only(call: Call) -> bool:
