@@ -131,10 +131,7 @@ def descriptions(t: mi.Type) -> list[str]:
 def render_default(field: mi.Field) -> str:
     if field.required:
         return "**required**"
-    if field.default_factory is not msgspec.NODEFAULT:
-        value = field.default_factory()
-    else:
-        value = field.default
+    value = field.default_factory() if field.default_factory is not msgspec.NODEFAULT else field.default
     if isinstance(value, msgspec.Struct):
         return f"`{type(value).__name__}()` defaults"
     return f"`{json.dumps(msgspec.to_builtins(value))}`"

@@ -39,7 +39,7 @@ import dataclasses
 import functools
 import importlib.util
 import json
-import sys
+import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -128,21 +128,23 @@ class Call:
 
 # -- the SDKs' own action names ---------------------------------------------------------------
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def sdk_actions(module: str) -> dict[str, str]:
     """``method → API action`` read from the SDK's ``client.py`` (``action='…'`` in ``*_with_options``)."""
     spec = importlib.util.find_spec(f"{module}.client")
     if spec is None or spec.origin is None:
         raise RuntimeError(f"SDK {module} is not installed (make install)")
-    tree = ast.parse(Path(spec.origin).read_text(encoding="utf-8"))
+    text = Path(spec.origin).read_text(encoding="utf-8")
+    starts = [(m.start(), m.group(1)) for m in re.finditer(r"^    def (\w+)_with_options\(", text, re.M)]
     actions: dict[str, str] = {}
-    for node in ast.walk(tree):
-        if isinstance(node, ast.FunctionDef) and node.name.endswith("_with_options"):
-            for kw in (k for n in ast.walk(node) if isinstance(n, ast.Call) for k in n.keywords):
-                if kw.arg == "action" and isinstance(kw.value, ast.Constant):
-                    actions[node.name.removesuffix("_with_options")] = kw.value.value
-                    break
+    for (start, method), (end, _) in zip(starts, [*starts[1:], (len(text), "")], strict=True):
+        found = _ACTION.search(text, start, end)
+        if found:
+            actions[method] = found.group(1)
     return actions
+
+
+_ACTION = re.compile(r"action\s*=\s*['\"](\w+)['\"]")
 
 
 def pascal_action(module: str, method: str) -> str | None:

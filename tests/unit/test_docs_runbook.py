@@ -10,6 +10,7 @@ An event that cannot be resolved fails the test too: use a literal or a module-l
 from __future__ import annotations
 
 import ast
+import functools
 import re
 from pathlib import Path
 
@@ -71,6 +72,7 @@ def _resolve(expr: ast.expr, scope: list[ast.stmt], constants: dict[str, list[as
     return set().union(*(again(v) for v in values))
 
 
+@functools.cache
 def notification_events() -> tuple[dict[str, list[str]], list[str]]:
     """(event → call sites, unresolved call sites) over the whole code base."""
     trees = {p: ast.parse(p.read_text(encoding="utf-8")) for p in SOURCES}
