@@ -156,10 +156,13 @@ def pascal_action(module: str, method: str) -> str | None:
 # -- finding the calls ------------------------------------------------------------------------
 
 class _Finder(ast.NodeVisitor):
-    def __init__(self, where: str) -> None:
+    def __init__(self, where: str, tree: ast.Module) -> None:
         self.where = where
         self.calls: list[Call] = []
         self.aliases: list[dict[str, str | None]] = [{}]
+        #: Products whose SDK this module imports: there, a method unique to that SDK is an SDK
+        #: call whatever the receiver is called (``client.list_instances(…)`` in a helper module).
+        self.imported = [name for name, product in PRODUCTS.items() if _imports(tree, product.module)]
 
     def product_of(self, node: ast.AST) -> str | None:
         """Which client an expression is, if any."""
@@ -193,6 +196,14 @@ class _Finder(ast.NodeVisitor):
 
     visit_FunctionDef = visit_AsyncFunctionDef = visit_Lambda = _scoped
 
+    def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
+        for alias in node.names:  # ``from . import dsw``: a module of ours, not a client
+            self.aliases[-1][alias.asname or alias.name] = None
+
+    def visit_Import(self, node: ast.Import) -> None:
+        for alias in node.names:
+            self.aliases[-1][(alias.asname or alias.name).split(".")[0]] = None
+
     def visit_Assign(self, node: ast.Assign) -> None:
         product = self.product_of(node.value)
         for target in node.targets:
@@ -212,13 +223,28 @@ class _Finder(ast.NodeVisitor):
                     self.calls.append(Call("oss", func.attr, where))
                 elif product in PRODUCTS and pascal_action(PRODUCTS[product].module, func.attr):
                     self.calls.append(Call(product, func.attr, where))
+                elif product is None:
+                    for name in self.imported:
+                        if pascal_action(PRODUCTS[name].module, func.attr):
+                            self.calls.append(Call(name, func.attr, where))
         self.generic_visit(node)
+
+
+def _imports(tree: ast.Module, module: str) -> bool:
+    """Whether ``tree`` imports ``module`` (or a submodule) anywhere, lazily inside functions included."""
+    for node in ast.walk(tree):
+        names = [node.module or ""] if isinstance(node, ast.ImportFrom) else (
+            [a.name for a in node.names] if isinstance(node, ast.Import) else [])
+        if any(n == module or n.startswith(module + ".") for n in names):
+            return True
+    return False
 
 
 def find_calls_in_source(source: str, where: str) -> list[Call]:
     """Every SDK call in one module's source."""
-    finder = _Finder(where)
-    finder.visit(ast.parse(source))
+    tree = ast.parse(source)
+    finder = _Finder(where, tree)
+    finder.visit(tree)
     return sorted(finder.calls, key=lambda c: (c.where.split(":")[0], int(c.where.split(":")[1])))
 
 

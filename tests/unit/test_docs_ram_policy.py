@@ -114,3 +114,22 @@ def test_unmapped_oss2_method_is_an_error() -> None:
 def test_render_fills_placeholders() -> None:
     policy = ram.render(json.loads(ram.FUNCTION_POLICY.read_text()), {"BUCKET": "b1", "ACCOUNT_ID": "123"})
     assert ("oss:GetObject", "acs:oss:*:123:b1/*") in ram.grants(policy)
+
+
+HELPER = '''
+from . import dsw
+
+def list_running(client, workspace_id):
+    from alibabacloud_pai_dsw20220101 import models
+    return client.list_instances(models.ListInstancesRequest(workspace_id=workspace_id))
+
+def stop(rt, instance_id):
+    dsw.stop(rt, instance_id)          # our module `dsw`, not the client
+    return {"a": 1}.get("a")
+'''
+
+
+def test_a_module_importing_an_sdk_counts_its_methods_on_any_receiver() -> None:
+    calls = ram.find_calls_in_source(HELPER, "helper.py")
+    assert [(c.product, c.method) for c in calls] == [("dsw", "list_instances")]
+    assert ram.find_calls_in_source("from . import eas\ndef f(rt):\n    eas.describe_service(rt, 'x')\n", "y.py") == []
