@@ -21,8 +21,10 @@ from __future__ import annotations
 import argparse
 import ast
 import inspect
+import io
 import json
 import sys
+import tokenize
 from pathlib import Path
 from typing import Any
 
@@ -47,9 +49,13 @@ errors. Types and constraints below are those of the JSON Schema that `validate`
 
 
 def field_comments(module: Any) -> dict[tuple[str, str], str]:
-    """``#:`` comment lines right above each annotated field, by (class name, field name)."""
+    """``#:`` comment lines right above each annotated field, and a trailing ``# …`` comment on
+    its line, by (class name, field name)."""
     source = inspect.getsource(module)
     lines = source.splitlines()
+    trailing = {tok.start[0]: tok.string.lstrip("#").strip()
+                for tok in tokenize.generate_tokens(io.StringIO(source).readline)
+                if tok.type == tokenize.COMMENT and not tok.string.startswith("#:") and lines[tok.start[0] - 1].lstrip()[:1] != "#"}
     comments: dict[tuple[str, str], str] = {}
     for node in ast.walk(ast.parse(source)):
         if not isinstance(node, ast.ClassDef):
@@ -61,6 +67,9 @@ def field_comments(module: Any) -> dict[tuple[str, str], str]:
                 while i >= 0 and lines[i].strip().startswith("#:"):
                     block.insert(0, lines[i].strip()[2:].strip())
                     i -= 1
+                tail = trailing.get(stmt.end_lineno or stmt.lineno, "")
+                if tail and not tail.startswith(("noqa", "type:")):
+                    block.append(tail)
                 if block:
                     comments[(node.name, stmt.target.id)] = " ".join(block)
     return comments
@@ -158,6 +167,18 @@ def structs(root: type) -> list[mi.StructType]:
     return list(seen.values())
 
 
+def _struct_summary(t: mi.Type) -> str:
+    """The first line of the docstring of the Struct a field holds (directly, optional, or listed)."""
+    t, _ = _unwrap(t)
+    members = t.types if isinstance(t, mi.UnionType) else (t.item_type,) if isinstance(t, mi.ListType) else (
+        t.value_type,) if isinstance(t, mi.DictType) else (t,)
+    for member in members:
+        member, _ = _unwrap(member)
+        if isinstance(member, mi.StructType):
+            return _rst((inspect.getdoc(member.cls) or "").split("\n", 1)[0])
+    return ""
+
+
 def _rst(text: str) -> str:
     """Docstring markup (``code``, :class:`X`) as Markdown."""
     return text.replace("``", "`")
@@ -185,7 +206,7 @@ def generate() -> str:
         out.append("|---|---|---|---|---|")
         for f in struct.fields:
             formats = [f"Format: {d}." for d in descriptions(f.type)]
-            text = _rst(" ".join([comments.get((cls.__name__, f.name), ""), *formats]).strip())
+            text = _rst(" ".join([comments.get((cls.__name__, f.name), ""), *formats]).strip()) or _struct_summary(f.type)
             out.append("| " + " | ".join(_cell(x) for x in (
                 f"`{f.encode_name}`", render_type(f.type), render_default(f), "; ".join(constraints(f.type)) or "—",
                 text or "—",
@@ -205,6 +226,11 @@ def main(argv: list[str] | None = None) -> int:
     group.add_argument("--check", action="store_true", help="exit 1 when the file is stale")
     args = parser.parse_args(argv)
     text = generate()
+    undocumented = [line.split("|")[1].strip() for line in text.splitlines()
+                    if line.startswith("| `") and line.rstrip().endswith("| — |")]
+    if undocumented:
+        print(f"note: {len(undocumented)} field(s) without a description (add a `#:` comment above the field "
+              f"in config/models.py): {', '.join(undocumented)}", file=sys.stderr)
     if args.write:
         OUTPUT.write_text(text, encoding="utf-8")
         print(f"wrote {OUTPUT.relative_to(ROOT)}")
