@@ -23,6 +23,7 @@ import ast
 import inspect
 import io
 import json
+import re
 import sys
 import tokenize
 from pathlib import Path
@@ -188,6 +189,46 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
+def settings_table(doc: str) -> dict[str, tuple[str, str]]:
+    """The ``variable → (meaning, default)`` rows of the RST table in ``settings.py``'s docstring."""
+    lines = doc.splitlines()
+    rules = [i for i, line in enumerate(lines) if re.fullmatch(r"=+( +=+)+", line.strip())]
+    if len(rules) < 3:
+        return {}
+    spans = [m.span() for m in re.finditer(r"=+", lines[rules[0]])]
+    rows: dict[str, tuple[list[str], list[str]]] = {}
+    current = None
+    for line in lines[rules[1] + 1:rules[2]]:
+        first = line.split()[0] if line[:1].strip() else ""
+        meaning, default = line[spans[1][0]:spans[2][0]].strip(), line[spans[2][0]:].strip()
+        if first:  # a long name may overflow into the meaning column
+            current = first
+            meaning = line[len(first):spans[2][0]].strip()
+            rows[current] = ([], [])
+        if current:
+            rows[current][0].append(meaning)
+            rows[current][1].append(default)
+    return {k: (" ".join(x for x in m if x), "".join(x for x in d if x)) for k, (m, d) in rows.items()}
+
+
+def settings_section() -> list[str]:
+    """The environment variables of ``settings.py`` (``_SPECS``), with their defaults and meanings."""
+    from pai_autopilot import settings
+
+    table = settings_table(settings.__doc__ or "")
+    out = ["## Environment variables (settings)\n",
+           "Resolved once per cold start by `pai_autopilot.settings` (explicit argument > environment > default);",
+           "an invalid value fails the invocation with a message naming the variable.\n",
+           "| variable | default | meaning |", "|---|---|---|"]
+    for spec in settings._SPECS.values():
+        names = " / ".join(f"`{name}`" for name in spec.env)
+        meaning, documented_default = next((table[n] for n in spec.env if n in table), ("", ""))
+        default = f"`{json.dumps(spec.default)}`" if spec.default is not None else _rst(documented_default) or "unset"
+        out.append(f"| {names} | {_cell(default)} | {_cell(_rst(meaning)) or '—'} |")
+    out.append("")
+    return out
+
+
 def generate() -> str:
     """The whole Markdown reference, from the Structs as they are now."""
     from pai_autopilot.config import models
@@ -212,6 +253,7 @@ def generate() -> str:
                 text or "—",
             )) + " |")
         out.append("")
+    out += settings_section()
     out.append("## Placeholders of `training.command`\n")
     out.append("| placeholder | becomes |")
     out.append("|---|---|")
