@@ -73,3 +73,19 @@ def test_types_defaults_and_constraints_render() -> None:
     assert gen.constraints(tags.type) == ["items: pattern `^[a-z]+$`"] and gen.descriptions(tags.type) == ["lower-case"]
     root = mi.type_info(_Root)
     assert gen.render_type(root.fields[1].type) == "[_Leaf](#_leaf) or `null`"
+
+
+def test_every_property_of_the_json_schema_is_documented() -> None:
+    """Cross-check against the schema `pai-autopilot validate` uses (a different code path)."""
+    from pai_autopilot.config.models import json_schema
+
+    schema = json_schema()
+    text = (ROOT / "docs" / "configuration.md").read_text(encoding="utf-8")
+    for name, definition in schema.get("$defs", {}).items():
+        body = text.split(f"\n## {name}\n", 1)
+        assert len(body) == 2, f"schema definition {name} has no section: run `make docs`"
+        section = body[1].split("\n## ", 1)[0]
+        for prop in definition.get("properties", {}):
+            assert f"| `{prop}` |" in section, f"{name}.{prop} is in the schema but not documented: run `make docs`"
+        for prop in definition.get("required", []):
+            assert f"| `{prop}` |" in section and "**required**" in section.split(f"| `{prop}` |", 1)[1].split("\n", 1)[0]
