@@ -40,9 +40,26 @@ def flow_scripts(doc: dict[str, Any]) -> Iterator[str]:
                     yield step["with"]["run"]
 
 
+def substitutions(text: str) -> Iterator[str]:
+    """The inside of every ``$( … )`` command substitution (balanced, nested ones too)."""
+    start = text.find("$(")
+    while start != -1:
+        depth, i = 1, start + 2
+        while i < len(text) and depth:
+            depth += {"(": 1, ")": -1}.get(text[i], 0)
+            i += 1
+        inner = text[start + 2:i - 1]
+        yield inner
+        yield from substitutions(inner)
+        start = text.find("$(", i)
+
+
 def commands(script: str) -> Iterator[list[str]]:
-    """Each simple command of a shell script, as words (continuations joined, comments dropped)."""
+    """Each simple command of a shell script, as words (continuations joined, comments dropped),
+    including the commands inside ``$( … )`` (``eval "$(pai-autopilot webhook sign …)"``)."""
     text = re.sub(r"\\\n", " ", script)
+    for inner in substitutions("\n".join(line.split(" #", 1)[0] for line in text.splitlines())):
+        yield from commands(inner)
     for line in text.splitlines():
         try:
             words = shlex.split(line, comments=True)
