@@ -49,3 +49,26 @@ def services(sdk: Any) -> dict[str, Any]:
 
     body = sdk.eas.list_services(models.ListServicesRequest(page_size=100)).body
     return {s.service_name: s for s in body.services or []}
+
+
+V1 = {"accuracy": 0.80, "loss": 0.50}
+
+
+def serve_first(cloud: Any, sdk: Any, version: str = "v1", metrics: dict[str, float] | None = None) -> None:
+    """A hand-uploaded first version, taken to Running by reconcile (one 5-minute tick)."""
+    land_model(sdk, version, V1 if metrics is None else metrics)
+    assert cloud.fc.wait_idle(60)
+    run_for(cloud, 330, step=30)
+    assert model_records(sdk, version)[-1]["state"] == "serving", model_records(sdk, version)
+
+
+def rollouts(sdk: Any) -> list[dict[str, Any]]:
+    return ledger_records(sdk, "rollouts/demo/")
+
+
+def results(cloud: Any) -> list[dict[str, Any]]:
+    """Every record of every model_landed invocation's result."""
+    out = []
+    for inv in cloud.fc.invocation_records("pai-autopilot-model-landed"):
+        out.extend((inv.get("result") or {}).get("records") or [])
+    return out
