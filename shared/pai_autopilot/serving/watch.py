@@ -59,7 +59,7 @@ def serving_pass(rt: Runtime) -> dict[str, Any]:
             log.warning("serving check failed; next tick retries", model=model, error=str(exc))
             results.append({"outcome": "error", "model": model, "reason": str(exc)})
     started = []
-    for pipeline in sorted(set(queued) | {p for p, _ in deploying}):
+    for pipeline in queued:  # a first version that just became Running frees its pipeline's queue
         if pipeline not in rt.config.pipelines or rt.config.pipelines[pipeline].serving is None:
             continue
         try:
