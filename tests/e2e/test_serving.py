@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from localcloud.core.faults import DeliveryFaults, Fault
 from pai_autopilot.training.runs import run_id
 
@@ -41,6 +43,10 @@ def test_a_trained_model_becomes_a_running_service_with_its_autoscaler(project_c
     assert runs[-1] == "served" and "waiting_for_model" in runs
     events = [n["event"] for n in notices]
     assert events.count("service_running") == 1 and "service_creating" in events
+    # And the service's access token is in no record, notification or result
+    token = sdk.eas.describe_service(REGION, "demo_model_v1").body.access_token
+    shown = json.dumps([ledger_records(sdk, ""), notices, project_cloud.fc.invocation_records()], default=str)
+    assert token and token not in shown
 
 
 def test_a_model_uploaded_by_hand_with_no_run_is_served(project_cloud, sdk):
