@@ -124,3 +124,15 @@ def test_a_quiet_tick_lists_once_and_calls_no_eas_api(cloud, make_runtime, monke
     monkeypatch.setattr(cloud.eas, "handle", lambda request, action: eas_calls.append(action) or real_handle(request, action))
     assert serving_pass(rt) == {"deploying": 0, "records": [], "started_queued": []}
     assert listings == [".autopilot/index/serving/"] and eas_calls == []
+
+
+def test_a_model_whose_manifest_does_not_match_is_rejected_with_every_reason(make_runtime):
+    rt = make_runtime()
+    bucket = rt.clients.bucket(BUCKET)
+    bucket.put_object("models/demo/m1/manifest.json", json.dumps({"files": [{"path": "model.pt", "size": 99},
+                                                                           {"path": "tokenizer.json", "size": 1}]}).encode())
+    outcome = land(rt, "m1")
+    assert outcome["outcome"] == "rejected"
+    assert "size mismatch for model.pt: manifest 99, OSS 1 bytes" in outcome["reason"]
+    assert "missing file tokenizer.json" in outcome["reason"] and eas.describe_service(rt, "demo_model_m1") is None
+    assert land(rt, "m1")["outcome"] == "duplicate"  # rejected once

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 
+from ..errors import InvalidInputError
 from ..runtime import Runtime
 from ..training.manifest import Manifest, check_version, list_version, parse_manifest
 from .metrics import parse_metrics
@@ -41,7 +42,7 @@ def inspect_model(rt: Runtime, mv: ModelVersion) -> ModelCheck:
     if mv.prefix + MANIFEST in keys:
         try:
             manifest = parse_manifest(retry_oss(lambda: bucket.get_object(mv.prefix + MANIFEST).read()))
-        except ValueError as exc:
+        except InvalidInputError as exc:
             reasons.append(f"{MANIFEST}: {exc}")
     check = check_version(listing, manifest, prefix=mv.prefix, marker=MARKER, manifest_name=MANIFEST)
     reasons.extend(r.replace("empty version", "empty model") for r in check.reasons)
