@@ -9,7 +9,17 @@ from pai_autopilot.training.runs import run_id
 
 from .conftest import BUCKET
 from .serving_support import (
-    REGION, V1, land_dataset, land_model, ledger_records, model_records, results, rollouts, run_for, serve_first, services,
+    REGION,
+    V1,
+    land_dataset,
+    land_model,
+    ledger_records,
+    model_records,
+    results,
+    rollouts,
+    run_for,
+    serve_first,
+    services,
 )
 
 

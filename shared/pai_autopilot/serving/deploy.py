@@ -24,6 +24,7 @@ resumes it — and DescribeService before CreateService keeps that to one servic
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any, Literal
 
 from ..ledger import LedgerConflict, Record
@@ -184,10 +185,8 @@ def deploy_canary(rt: Runtime, mv: ModelVersion, head: Record, metrics: dict[str
     spec_r = RolloutSpec(pipeline=mv.pipeline, version=mv.version, group=mv.group, canary_service=mv.service,
                          stable_service=stable.service, stable_version=stable.version, run_id=head.data.get("run_id"),
                          model_uri=mv.model_uri)
-    try:
+    with contextlib.suppress(LedgerConflict):  # LedgerConflict: opened by the invocation we are resuming
         open_rollout(rt.ledger, spec_r, correlation_id=mv.run_id, by=rt.request_id)
-    except LedgerConflict:
-        pass  # opened by the invocation we are resuming
     reason = f"canary {mv.service} at weight 0 in group {mv.group} beside stable {stable.service}"
     outcome = _settle(rt, mv, head, "canary", reason, "canary_created", rollout_id=rollout_id(mv.pipeline, mv.version),
                       created=created, **gate_values)

@@ -15,6 +15,7 @@ the functions, never at import time.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from typing import Any
 
@@ -90,9 +91,7 @@ def failure_reason(rt: Runtime, name: str, service: dict[str, Any]) -> str:
     if events:
         last = events[-1]
         message = last.message or ""
-        try:
+        with contextlib.suppress(ValueError, AttributeError):
             message = json.loads(message).get("message", message)
-        except (ValueError, AttributeError):
-            pass
         return f"{last.reason}: {message}"
     return f"{service.get('Reason') or service.get('Status')}: {service.get('Message') or 'no event recorded'}"

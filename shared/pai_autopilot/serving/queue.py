@@ -11,6 +11,7 @@ For the rollout controller (issue 12):
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from ..ledger import LedgerConflict
@@ -76,10 +77,8 @@ def supersede(rt: Runtime, pipeline: str, *, by_version: str) -> str | None:
         entity = version_of(rt.config, pipeline, version, rt.bucket_name).entity
         latest = rt.ledger.latest(entity)
         if latest is not None and latest.state == "canary":
-            try:
+            with contextlib.suppress(LedgerConflict):
                 rt.ledger.append(entity, "superseded", {**latest.data, "reason": reason}, after=latest, by=rt.request_id)
-            except LedgerConflict:
-                pass
     notify(rt.config.notifications, Notification("rollout_superseded", f"rollout superseded: {rid}",
                                                  {"canary": canary, "reason": reason}))
     return rid

@@ -16,6 +16,7 @@ Then each pipeline with versions queued gets :func:`~.queue.start_queued`.
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from ..errors import AutopilotError
@@ -117,12 +118,10 @@ def _running(rt: Runtime, pipeline: str, model: str, head: Any, svc: dict[str, A
         eas.ensure_autoscaler(rt, name, autoscaler_body(spec.autoscaler))
     current = read_stable(rt.ledger, pipeline)
     if current is None or current.version != version:
-        try:
+        with contextlib.suppress(LedgerConflict):  # LedgerConflict: another tick recorded it
             record_stable(rt.ledger, pipeline, version=version, service=name, reason="first version Running",
                           metrics=head.data.get("metrics") or {}, correlation_id=model, by=rt.request_id,
                           extra={"group": head.data.get("group")})
-        except LedgerConflict:
-            pass  # another tick recorded it
     reason = f"service {name} Running with {svc.get('RunningInstance')} instance(s); stable version of {pipeline}"
     try:
         rt.ledger.append(f"models/{pipeline}/{model}", "serving", {**head.data, "status": "Running", "reason": reason},
