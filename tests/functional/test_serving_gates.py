@@ -136,3 +136,15 @@ def test_a_model_whose_manifest_does_not_match_is_rejected_with_every_reason(mak
     assert "size mismatch for model.pt: manifest 99, OSS 1 bytes" in outcome["reason"]
     assert "missing file tokenizer.json" in outcome["reason"] and eas.describe_service(rt, "demo_model_m1") is None
     assert land(rt, "m1")["outcome"] == "duplicate"  # rejected once
+
+
+def test_on_a_dedicated_resource_group_the_canary_must_fit_its_free_capacity(cloud, make_runtime):
+    cloud.eas.control("PUT", "/resources/eas-r-demo", {"cpu": 6, "memory": 16000, "gpu": 0})
+    rt = make_runtime(instance_type=None, cpu=4, memory=4000, resource_group="eas-r-demo")
+    serve_first(cloud, rt)  # uses 4 of the 6 cpus
+    r = rt.clients.eas.describe_resource("cn-hangzhou", "eas-r-demo").body
+    assert (r.cpu_count, r.cpu_used, r.memory_used) == (6, 4, 4000)
+    outcome = land(rt, "v2", {"accuracy": 0.9, "loss": 0.4})
+    assert outcome["outcome"] == "refused"
+    assert outcome["reason"] == "resource group eas-r-demo: cpu needs 4, free 2 of 6"
+    assert eas.describe_service(rt, "demo_model_v2") is None

@@ -164,8 +164,21 @@ def deploy_first(rt: Runtime, mv: ModelVersion, head: Record, metrics: dict[str,
     return _result("deploying", mv, reason, status=svc.get("Status"), created=created)
 
 
+def _group_capacity(rt: Runtime, spec: Any) -> Any:
+    """The canary's resources against the dedicated resource group's free capacity (DescribeResource)."""
+    from .gates import check_group_capacity
+
+    r = eas.describe_resource(rt, spec.resource_group)
+    n = spec.instances
+    need = {"cpu": (spec.cpu or 0) * n, "memory": (spec.memory or 0) * n, "gpu": (spec.gpu or 0) * n}
+    total = {"cpu": int(r.get("CpuCount") or 0), "memory": int(r.get("Memory") or 0), "gpu": int(r.get("GpuCount") or 0)}
+    used = {"cpu": int(r.get("CpuUsed") or 0), "memory": int(r.get("MemoryUsed") or 0), "gpu": int(r.get("GpuUsed") or 0)}
+    return check_group_capacity(need=need, total=total, used=used, group=spec.resource_group)
+
+
 def deploy_canary(rt: Runtime, mv: ModelVersion, head: Record, metrics: dict[str, float], stable: Any) -> dict[str, Any]:
-    """Evaluation gate → capacity gate → CreateService at weight 0 → rollout record."""
+    """Evaluation gate → capacity gates (max_instances; a dedicated group's free cpu/memory/gpu) →
+    CreateService at weight 0 → rollout record."""
     spec = rt.config.pipelines[mv.pipeline].serving
     assert spec is not None
     gate_values: dict[str, Any] = {"metrics": metrics}
@@ -180,6 +193,11 @@ def deploy_canary(rt: Runtime, mv: ModelVersion, head: Record, metrics: dict[str
     gate_values["capacity"] = {"passed": capacity.passed, "reason": capacity.reason, **capacity.values}
     if not capacity.passed:
         return _settle(rt, mv, head, "refused", capacity.reason, "capacity_refused", **gate_values)
+    if spec.resource_group:
+        group = _group_capacity(rt, spec)
+        gate_values["resource_group"] = {"passed": group.passed, "reason": group.reason, **group.values}
+        if not group.passed:
+            return _settle(rt, mv, head, "refused", group.reason, "capacity_refused", **gate_values)
     _svc, created = eas.ensure_service(rt, _config(rt, mv), labels=labels(mv))
     eas.release(rt, mv.service, 0)  # no traffic until the rollout controller gives it some
     spec_r = RolloutSpec(pipeline=mv.pipeline, version=mv.version, group=mv.group, canary_service=mv.service,

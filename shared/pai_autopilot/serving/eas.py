@@ -10,6 +10,7 @@ the functions, never at import time.
   crash between CreateService and the ledger append never yields a second service);
 * :func:`release` — ReleaseService (group traffic weight);
 * :func:`ensure_autoscaler` — CreateServiceAutoScaler, unless one exists (then it is left alone);
+* :func:`describe_resource` — a dedicated resource group's capacity and usage;
 * :func:`failure_reason` — why a service failed to start, from DescribeServiceEvent's warnings.
 """
 
@@ -76,6 +77,14 @@ def ensure_autoscaler(rt: Runtime, name: str, body: dict[str, Any]) -> bool:
             return False
         raise classify_sdk_error(exc, "CreateServiceAutoScaler") from exc
     return True
+
+
+def describe_resource(rt: Runtime, resource_id: str) -> dict[str, Any]:
+    """DescribeResource of a dedicated resource group (CpuCount/CpuUsed, Memory/MemoryUsed, GpuCount/GpuUsed)."""
+    try:
+        return rt.clients.eas.describe_resource(rt.settings.region, resource_id).body.to_map()
+    except Exception as exc:
+        raise classify_sdk_error(exc, "DescribeResource") from exc
 
 
 def failure_reason(rt: Runtime, name: str, service: dict[str, Any]) -> str:

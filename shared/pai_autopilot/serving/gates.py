@@ -82,6 +82,21 @@ def check_capacity(*, canary: int, stable: int, limit: int) -> GateVerdict:
     return GateVerdict(True, f"canary {canary} + stable {stable} = {total} instances <= serving.max_instances {limit}", values)
 
 
+def check_group_capacity(*, need: dict[str, int], total: dict[str, int], used: dict[str, int], group: str) -> GateVerdict:
+    """The canary's cpu/memory/gpu fit the dedicated resource group's free capacity.
+
+    >>> check_group_capacity(need={"cpu": 4, "memory": 8000, "gpu": 0}, total={"cpu": 8, "memory": 16000, "gpu": 0},
+    ...                      used={"cpu": 6, "memory": 4000, "gpu": 0}, group="eas-r-1").reason
+    'resource group eas-r-1: cpu needs 4, free 2 of 8'
+    """
+    values = {"resource_group": group, "need": dict(need), "total": dict(total), "used": dict(used)}
+    short = [f"{k} needs {need[k]}, free {total.get(k, 0) - used.get(k, 0)} of {total.get(k, 0)}"
+             for k in ("cpu", "memory", "gpu") if need.get(k, 0) > total.get(k, 0) - used.get(k, 0)]
+    if short:
+        return GateVerdict(False, f"resource group {group}: " + "; ".join(short), values)
+    return GateVerdict(True, f"resource group {group}: the canary fits", values)
+
+
 NewerAction = Literal["proceed", "queue", "supersede"]
 
 
