@@ -8,6 +8,7 @@
     pai-autopilot wire [--dry-run]                   EventBridge rule + OSS lifecycle s deploy can't make
     pai-autopilot runs | run show RUN_ID | retrain PIPELINE VERSION [--force]   the ledger's runs
     pai-autopilot demo                               the whole story on localcloud, narrated
+    pai-autopilot deploy PIPELINE VERSION [--dry-run] | services [--json]   model versions -> EAS
 
 Imports of localcloud, rich and the SDKs happen inside the commands that need them.
 """
@@ -21,6 +22,7 @@ from .demo import demo
 from .local import local_app
 from .project import package, validate
 from .runs import register as register_runs
+from .serving import register as register_serving
 from .wire import wire
 
 app = typer.Typer(
@@ -36,6 +38,7 @@ app.command()(demo)
 app.command()(wire)
 app.add_typer(local_app, name="local")
 register_runs(app)
+register_serving(app)  # serving (issue 11)
 
 
 def main() -> None:
