@@ -100,12 +100,12 @@ def create(rt: Runtime, name: str, *, spec: str = GPU_SPEC, labels: dict[str, st
 
 
 def seed(cloud: Any, instance_id: str, *, cpu: float, gpu: float | None = None, minutes: float = 600,
-         start: float | None = None) -> None:
-    """Constant usage every minute for ``minutes`` from ``start`` (default: now)."""
+         start: float | None = None, step: float = 60) -> None:
+    """Constant usage every ``step`` seconds for ``minutes`` from ``start`` (default: now)."""
     dsw = cloud.services["dsw"]
-    dsw.seed_usage(instance_id, "CpuCoreUsage", value=cpu, duration=minutes * 60, step=60, start=start)
+    dsw.seed_usage(instance_id, "CpuCoreUsage", value=cpu, duration=minutes * 60, step=step, start=start)
     if gpu is not None:
-        dsw.seed_usage(instance_id, "GpuCoreUsage", value=gpu, duration=minutes * 60, step=60, start=start)
+        dsw.seed_usage(instance_id, "GpuCoreUsage", value=gpu, duration=minutes * 60, step=step, start=start)
 
 
 def status(rt: Runtime, instance_id: str) -> str:

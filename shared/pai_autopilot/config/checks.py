@@ -29,6 +29,7 @@ def semantic_problems(config: AutopilotConfig) -> list[Problem]:
     for name, pipeline in config.pipelines.items():
         problems.extend(_pipeline_problems(config, name, pipeline))
     problems.extend(_overlapping_prefixes(config))
+    problems.extend(_notebook_problems(config))  # issue 10
     return problems
 
 
@@ -79,3 +80,19 @@ def _overlapping_prefixes(config: AutopilotConfig) -> Iterator[Problem]:
         for prefix_a, a in items[:i]:
             if prefix_b.startswith(prefix_a):
                 yield f"pipelines.{b}.dataset.prefix", f"{prefix_b!r} overlaps pipeline {a!r} ({prefix_a!r})"
+
+
+# -- notebooks (issue 10) ---------------------------------------------------------------------------
+def _notebook_problems(config: AutopilotConfig) -> Iterator[Problem]:
+    """Quiet hours must parse (cron, time zone); the scope needs a workspace."""
+    nb = config.notebooks
+    if nb is None:
+        return
+    if nb.quiet_hours is not None:
+        from ..notebooks.policy import quiet_hours_problem
+
+        problem = quiet_hours_problem(nb.quiet_hours)
+        if problem:
+            yield "notebooks.quiet_hours", problem
+    if not (nb.scope.workspace_id or config.workspace.id):
+        yield "notebooks.scope.workspace_id", "set it (or workspace.id): the governor lists one workspace's instances"

@@ -6,10 +6,12 @@
   ended without a stop: busy again, exempt, no longer running), ``restarted`` (running again
   after our stop). Writing the next record is the compare-and-set: of two overlapping ticks only
   one warns, only one stops.
-* Open index ``<ledger>/index/notebooks/<instance id>``: present while the state needs a look
-  every tick (warned, snoozed, stopping, and stopped until it is restarted or
-  ``max_avoided_hours`` pass). A tick lists it once and reads the head record of each entry and of
-  each instance that is idle enough to act on — never every instance's state.
+* Open index ``<ledger>/index/notebooks/<instance id>@<state>@<record time>``: present while the
+  state needs a look (warned, snoozed, stopping, and stopped until it is restarted or
+  ``max_avoided_hours`` pass). A tick lists it once; it reads the head record only of entries whose
+  instance is running or whose state is not ``stopped``, and of instances idle enough to act on —
+  never every instance's state. The key carries the state, so a stopped instance that stays
+  stopped costs nothing but its line in the listing.
 * Action log ``<ledger>/index/notebook-actions/<UTC date>/<at>-<instance>-<seq>``: a copy of every
   record, by day, so reports and the status page list only the days they show.
 
@@ -18,8 +20,9 @@ Example
 >>> from ..ledger import Ledger, MemoryStore
 >>> ledger = Ledger(MemoryStore(), prefix=".autopilot/", now=lambda: 1_800_000_000.0)
 >>> rec = write(ledger, "dsw-1", "warned", {"stop_at": 1_800_001_800.0}, head=None)
->>> open_instances(ledger), view(rec).kind, view(rec).stop_at
-(['dsw-1'], 'warned', 1800001800.0)
+>>> entry = open_instances(ledger)["dsw-1"]
+>>> entry.state, entry.at, view(rec).kind, view(rec).stop_at
+('warned', 1800000000.0, 'warned', 1800001800.0)
 >>> [r["state"] for r in actions_between(ledger, 1_799_999_000.0, 1_800_000_100.0)]
 ['warned']
 """
@@ -69,18 +72,42 @@ def view(record: Record | None) -> NotebookState:
                          snoozed_until=d.get("snoozed_until"), save_image=bool(d.get("save_image", False)))
 
 
-def open_instances(ledger: Ledger) -> list[str]:
-    """Instance ids in the open index (one LIST per 1,000 entries)."""
+@dataclasses.dataclass(frozen=True)
+class IndexEntry:
+    """An open-index entry: the instance's open state and when it was recorded (from the key alone)."""
+
+    instance_id: str
+    state: str
+    at: float
+    keys: tuple[str, ...]  # every index key of the instance (normally one)
+
+
+def _index_key(ledger: Ledger, instance_id: str, kind: str, at: float) -> str:
+    return f"{_open_prefix(ledger)}{instance_id}@{kind}@{at:.6f}"
+
+
+def open_instances(ledger: Ledger) -> dict[str, IndexEntry]:
+    """The open index by instance id (one LIST per 1,000 entries; the key carries state and time)."""
     prefix = _open_prefix(ledger)
-    return [key[len(prefix):] for key in ledger.store.list_keys(prefix)]
+    found: dict[str, IndexEntry] = {}
+    for key in ledger.store.list_keys(prefix):
+        try:
+            instance_id, kind, at_text = key[len(prefix):].rsplit("@", 2)
+            at = float(at_text)
+        except ValueError:
+            continue  # not ours
+        old = found.get(instance_id)
+        keys = (*old.keys, key) if old else (key,)
+        if old is None or at >= old.at:
+            found[instance_id] = IndexEntry(instance_id, kind, at, keys)
+        else:
+            found[instance_id] = dataclasses.replace(old, keys=keys)
+    return found
 
 
-def mark_open(ledger: Ledger, instance_id: str) -> None:
-    ledger.store.put(_open_prefix(ledger) + instance_id, b"{}")
-
-
-def clear_open(ledger: Ledger, instance_id: str) -> None:
-    ledger.store.delete(_open_prefix(ledger) + instance_id)
+def clear_open(ledger: Ledger, entry: IndexEntry) -> None:
+    for key in entry.keys:
+        ledger.store.delete(key)
 
 
 def write(ledger: Ledger, instance_id: str, state: str, data: dict[str, Any], *, head: Record | None,
@@ -100,9 +127,9 @@ def write(ledger: Ledger, instance_id: str, state: str, data: dict[str, Any], *,
     ledger.store.put(f"{_actions_prefix(ledger)}{day}/{record.at:017.6f}-{instance_id}-{record.seq:08d}",
                      json.dumps(body, default=str).encode())
     if state in OPEN_STATES:
-        mark_open(ledger, instance_id)
-    else:
-        clear_open(ledger, instance_id)
+        ledger.store.put(_index_key(ledger, instance_id, state, record.at), b"{}")
+    if head is not None and head.state in OPEN_STATES:
+        ledger.store.delete(_index_key(ledger, instance_id, head.state, head.at))
     return record
 
 

@@ -7,9 +7,12 @@ Cost per tick (DESIGN.md §2, rule 7), for N running instances in scope:
   is idle) only for an instance whose culler does not report an idle time by the policy's
   thresholds (no culler yet, or one changed by hand), and for a warned instance whose culler
   reports a shorter streak than the warning saw (a culler re-created since resets its count);
-* ledger (OSS): one LIST of the open index, then the head record (LIST + GET) only of *candidates*
-  — instances in the open index and instances idle enough to act on — and the writes of actions.
-  Busy instances without open state cost nothing beyond the listing.
+* ledger (OSS): one LIST of the open index (its keys carry each open instance's state and record
+  time), then the head record (LIST + GET) only of *candidates*: instances idle enough to act on
+  and open ones that may change now — not a warned one still idle well inside its grace, not a
+  stopped one that stays stopped — and the writes of actions (4 requests per record: the record,
+  the action log, the index entry in and out). Busy instances without open state cost nothing
+  beyond the listing.
 
 Modes: ``dry-run`` (and ``notebooks plan``) reads only and reports what it would do; ``warn`` records
 and sends the warnings, never stops nor touches cullers; ``enforce`` does everything. A transient
@@ -35,9 +38,9 @@ from ..log import get_logger
 from . import dsw, state
 from .decide import CullerVerdict, Verdict, decide, decide_culler, decide_unlisted, qualifies, snoozed_now
 from .policy import keep_alive, policy_of
-from .views import InstanceView
+from .views import InstanceView, iso
 
-WOULD = {"dry-run": "would", "warn": "would"}
+GRACE_SLACK_S = 60.0
 
 
 def counts(entries: Iterable[dict[str, Any]]) -> dict[str, int]:
@@ -66,16 +69,28 @@ class _Tick:
                                      gpu_percent=p.gpu_percent, lookback_minutes=lookback, now=self.now)
         return inst.with_idle(idle)
 
+    def in_grace(self, index: state.IndexEntry) -> bool:
+        """Warned long enough before the grace ends (a minute of slack) that no head read is needed."""
+        return self.now < index.at + self.policy.warn_minutes * 60.0 - GRACE_SLACK_S
+
     def head(self, instance_id: str) -> Record | None:
         return self.rt.ledger.latest(state.entity(instance_id))
 
     # -- one instance --------------------------------------------------------------------------
-    def listed(self, inst: InstanceView, is_open: bool) -> None:
+    def listed(self, inst: InstanceView, index: state.IndexEntry | None) -> None:
         exempt, _ = keep_alive(inst.labels, self.policy, now=self.now)
         if inst.idle_minutes is None and not exempt:
             inst = self.measure(inst)
+        if index is not None and index.state == "warned" and not exempt and self.in_grace(index):
+            ok, reason = qualifies(inst, self.policy, self.now)
+            if ok:  # still idle, well inside the grace: the index key says enough, no head read
+                stop_at = index.at + self.policy.warn_minutes * 60.0
+                self.entries.append({"instance_id": inst.instance_id, "name": inst.name, "owner": inst.owner,
+                                     "action": "wait", "reason": f"{reason}; warned, stops at about {iso(stop_at)}"})
+                self.apply_culler(inst, decide_culler(inst, exempt=False, snoozed=False, policy=self.policy))
+                return
         head: Record | None = None
-        if is_open or qualifies(inst, self.policy, self.now)[0]:
+        if index is not None or qualifies(inst, self.policy, self.now)[0]:
             head = self.head(inst.instance_id)
             current = state.view(head)
             idle_since = (head.data.get("idle_since") if head is not None else None) or self.now
@@ -88,20 +103,22 @@ class _Tick:
         self.apply_culler(inst, culler)
         self.apply(inst, verdict, head)
 
-    def unlisted(self, instance_id: str) -> None:
-        head = self.head(instance_id)
-        if head is None:
-            if self.mode != "dry-run":
-                state.clear_open(self.rt.ledger, instance_id)  # a stale index entry
-            return
-        verdict = decide_unlisted(state.view(head), self.policy, now=self.now)
+    def unlisted(self, index: state.IndexEntry) -> None:
+        instance_id = index.instance_id
+        if index.state == "stopped":  # the key says enough: no head read for a stopped one staying stopped
+            verdict = decide_unlisted(state.NotebookState(kind="stopped", at=index.at), self.policy, now=self.now)
+            head = None
+        else:
+            head = self.head(instance_id)
+            verdict = (decide_unlisted(state.view(head), self.policy, now=self.now) if head is not None
+                       else Verdict("forget", "index entry without a record"))
         if verdict.action == "none":
             return
         entry = {"instance_id": instance_id, "action": verdict.action, "reason": verdict.reason}
         if self.mode == "dry-run":
             entry["action"] = f"would {verdict.action}"
-        elif verdict.action == "forget":
-            state.clear_open(self.rt.ledger, instance_id)
+        elif verdict.action == "forget" or head is None:
+            state.clear_open(self.rt.ledger, index)
         else:
             next_state = "stopped" if head.state == "stopping" else "cleared"
             self.write(instance_id, next_state, {**head.data, "reason": verdict.reason}, head)
@@ -199,12 +216,13 @@ def governor_tick(rt: Any, *, plan: bool = False, mode: str | None = None) -> di
     workspace = policy.scope.workspace_id or rt.workspace_id
     items = dsw.list_running(tick.client, workspace_id=workspace, labels=policy.scope.labels)
     views = [InstanceView.from_item(i, cpu_percent=policy.cpu_percent, gpu_percent=policy.gpu_percent) for i in items]
-    open_ids = set(state.open_instances(rt.ledger))
+    index = state.open_instances(rt.ledger)
     listed = {v.instance_id for v in views}
     for inst in views:
-        tick.guarded(inst.instance_id, tick.listed, inst, inst.instance_id in open_ids)
-    for instance_id in sorted(open_ids - listed):
-        tick.guarded(instance_id, tick.unlisted, instance_id)
+        tick.guarded(inst.instance_id, tick.listed, inst, index.get(inst.instance_id))
+    for instance_id in sorted(set(index) - listed):
+        tick.guarded(instance_id, tick.unlisted, index[instance_id])
+    open_ids = index
     result = {"outcome": _outcome(tick.entries, tick.mode), "mode": tick.mode, "running": len(views),
               "open": len(open_ids), "counts": counts(tick.entries), "actions": tick.entries}
     result["summary"] = {"mode": tick.mode, "running": len(views), "counts": result["counts"]}
