@@ -2,8 +2,10 @@
 
 Per instance, in this order (the first that applies wins):
 
-1. stopped by us and running again → ``restarted`` (record it; the savings count ends here);
-2. a stop was claimed and it still runs → ``stop`` (retry the StopInstance);
+1. stopped by us and running again → ``restarted`` (record it; the savings count ends here) — unless
+   the stop is younger than :data:`RESTART_MIN_S` (then the listing predates it: ``wait``);
+2. a stop was claimed and it still runs → ``wait`` (another tick is on it), or ``stop`` again once
+   the claim is older than :data:`STOP_RETRY_AFTER_S` (that tick failed);
 3. exempt by the keep-alive label → ``clear`` an open warning, else ``none``;
 4. snoozed and the snooze has not ended → ``none``;
 5. *qualifies*: idle for ``idle_minutes``, or inside quiet hours and idle for
@@ -46,6 +48,11 @@ from .views import InstanceView, iso
 Action = Literal["none", "warn", "wait", "stop", "clear", "restarted", "close", "forget"]
 CullerAction = Literal["keep", "create", "replace", "delete", "skip"]
 
+#: A stopped instance listed as running this soon after the stop is a stale listing, not a restart.
+RESTART_MIN_S = 60.0
+#: A claimed stop still running after this long is retried (longer than a tick's FC timeout).
+STOP_RETRY_AFTER_S = 300.0
+
 __all__ = ["CullerVerdict", "Verdict", "decide", "decide_culler", "decide_unlisted", "qualifies", "view"]
 
 
@@ -87,8 +94,12 @@ def qualifies(inst: InstanceView, policy: Notebooks, now: float) -> tuple[bool, 
 def decide(inst: InstanceView, state: NotebookState, policy: Notebooks, *, now: float) -> Verdict:
     """The verdict for a running instance (see the module doc for the order)."""
     if state.kind == "stopped":
+        if now - state.at < RESTART_MIN_S:  # a listing older than our own stop (an overlapping tick)
+            return Verdict("wait", "stopped just now; this listing predates the stop")
         return Verdict("restarted", "running again after the governor stopped it")
     if state.kind == "stopping":
+        if now - state.at < STOP_RETRY_AFTER_S:
+            return Verdict("wait", "another tick is stopping it")
         return Verdict("stop", "a stop was claimed and the instance still runs: stopping it",
                        save_image=state.save_image)
     exempt, why = keep_alive(inst.labels, policy, now=now)

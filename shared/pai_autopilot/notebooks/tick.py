@@ -194,9 +194,9 @@ class _Tick:
                 entry.update(action="noop", reason="another tick is stopping it")
                 return
         entry["stop"] = dsw.stop(self.client, inst.instance_id, save_image=verdict.save_image)
-        done = self.write(inst.instance_id, "stopped", {**claim.data, "stopped_at": self.now,
-                                                        "save_image": verdict.save_image}, claim)
-        if done is not None:
+        self.write(inst.instance_id, "stopped", {**claim.data, "stopped_at": self.now, "save_image": verdict.save_image},
+                   claim)  # a conflict: an overlapping tick saw it stopped first — the same fact
+        if entry["stop"] == "stopped":  # whoever's StopInstance went through tells the owner
             entry["notified"] = notify(self.rt.config.notifications,
                                        stopped_notice(inst, verdict.reason, save_image=verdict.save_image),
                                        now=self.rt.now)
