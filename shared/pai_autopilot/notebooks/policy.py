@@ -88,12 +88,41 @@ def quiet_hours_problem(quiet: QuietHours) -> str | None:
         _zone(quiet.timezone)
     except Exception:
         return f"unknown time zone {quiet.timezone!r}; use an IANA name such as Asia/Shanghai or UTC"
-    if quiet.cron:
-        from croniter import croniter
-
-        if len(quiet.cron.split()) != 5 or not croniter.is_valid(quiet.cron):
-            return f"cron {quiet.cron!r} is not a 5-field cron expression (minute hour day month weekday)"
+    if quiet.cron and not cron_is_valid(quiet.cron):
+        return f"cron {quiet.cron!r} is not a 5-field cron expression (minute hour day month weekday)"
     return None
+
+
+#: (lowest, highest) of each cron field: minute, hour, day of month, month, day of week
+_CRON_RANGES = ((0, 59), (0, 23), (1, 31), (1, 12), (0, 7))
+_CRON_NAMES = {"jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
+               "sun", "mon", "tue", "wed", "thu", "fri", "sat"}
+
+
+def cron_is_valid(expression: str) -> bool:
+    """A 5-field cron check without importing croniter (config loading is on every cold start).
+
+    Example
+    -------
+    >>> cron_is_valid("* 0-7,20-23 * * 1-5"), cron_is_valid("*/15 * * * sat"), cron_is_valid("* 25 * * *")
+    (True, True, False)
+    """
+    fields = expression.split()
+    if len(fields) != 5:
+        return False
+    for field, (lo, hi) in zip(fields, _CRON_RANGES):
+        for part in field.lower().split(","):
+            base, _, step = part.partition("/")
+            if step and not (step.isdigit() and int(step) > 0):
+                return False
+            if base == "*" or base in _CRON_NAMES:
+                continue
+            bounds = base.split("-")
+            if len(bounds) > 2 or not all(b.isdigit() or b in _CRON_NAMES for b in bounds):
+                return False
+            if not all(lo <= int(b) <= hi for b in bounds if b.isdigit()):
+                return False
+    return True
 
 
 def keep_alive(labels: Mapping[str, str], policy: Notebooks, *, now: float) -> tuple[bool, str]:
