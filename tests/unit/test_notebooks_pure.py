@@ -211,3 +211,14 @@ def test_weekends_in_a_time_zone():
     assert weekends_covered(sat, sat + 2 * 86400, shanghai) == ["2027-01-16"]
     assert weekends_covered(sat + 1, sat + 2 * 86400, shanghai) == []
     assert weekends_covered(sat - 86400, sat + 9 * 86400, shanghai) == ["2027-01-16", "2027-01-23"]
+
+
+def test_the_governor_timer_sample_event():
+    from pai_autopilot.events import TimerEvent, parse_event
+    from tests.conftest import load_event
+
+    event = parse_event(load_event("timerDswGovernor.json"))
+    assert isinstance(event, TimerEvent)
+    assert event.trigger_time == "2027-01-15T08:00:00Z" and event.trigger_datetime.timestamp() == FRIDAY_8
+    assert event.trigger_name == "every-5-minutes"
+    assert event.payload_json() == {"task": "dsw_governor"}
