@@ -143,3 +143,27 @@ def test_the_timer_entry_runs_a_tick_and_rejects_what_is_not_a_timer(nb_cloud, t
     bad = {"triggerTime": "2027-01-15T08:00:00Z", "triggerName": "t", "payload": json.dumps({"mode": "yolo"})}
     with pytest.raises(EventParseError, match="mode must be"):
         on_governor_tick(json.dumps(bad).encode(), None, settings=settings, credentials=rt.credentials)
+
+
+def test_a_failed_stop_is_retried_by_a_later_tick_and_saves_the_image_when_labelled(nb_cloud, notices):
+    from localcloud.core.faults import Fault
+    from pai_autopilot.errors import TransientError
+
+    cloud = nb_cloud
+    rt = runtime(cloud, POLICY)
+    iid = create(rt, "nb_save", labels={"autopilot-save-image": "true"})
+    cloud.advance(10)
+    seed(cloud, iid, cpu=1, gpu=1, minutes=400, step=300, start=cloud.clock.now() - 65 * 60)
+    governor_tick(rt)  # warned
+    cloud.advance(30 * 60)
+    cloud.faults.add(Fault(service="dsw", operation="StopInstance", status=500, count=3))  # every SDK attempt
+    with pytest.raises(TransientError, match="1 notebook step"):  # FC retries the invocation …
+        governor_tick(rt)
+    assert status(rt, iid) == "Running" and states(rt, iid) == ["warned", "stopping"]
+    assert governor_tick(rt)["counts"] == {"wait": 1}  # … and the retry leaves the claimed stop alone
+    cloud.advance(301)  # the next tick after the claim's retry time stops it, saving the image first
+    assert governor_tick(rt)["counts"] == {"stop": 1}
+    assert states(rt, iid) == ["warned", "stopping", "stopped"]
+    described = rt.clients.dsw.get_instance(iid, models.GetInstanceRequest()).body
+    assert described.status in ("Stopping", "Saving") and described.latest_snapshot is not None
+    assert [n["details"]["image saved"] for n in notices.of("notebook_stopped")] == ["yes"]
