@@ -27,8 +27,10 @@ from pai_autopilot.notebooks.policy import wanted_culler
 from pai_autopilot.notebooks.snooze import snooze_instance
 from pai_autopilot.notebooks.tick import governor_tick
 
-from .notebooks_support import _notice_server, create, nb_cloud, notices, runtime, seed, states  # noqa: F401
-from .notebooks_support import CPU_SPEC, T0
+from . import notebooks_support
+from .notebooks_support import CPU_SPEC, T0, create, runtime, seed, states
+
+_notice_server, nb_cloud, notices = notebooks_support._notice_server, notebooks_support.nb_cloud, notebooks_support.notices  # the fixtures
 
 START = T0 + 12.5 * 3600  # Friday 20:30 UTC
 POLICY = {

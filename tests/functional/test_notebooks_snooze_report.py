@@ -19,10 +19,21 @@ from pai_autopilot.notebooks.report_html import render_html
 from pai_autopilot.notebooks.snooze import snooze_instance
 from pai_autopilot.notebooks.tick import governor_tick
 
-from .notebooks_support import (  # noqa: F401
-    BASE_CONFIG, BUCKET, CPU_SPEC, GPU_SPEC, T0, _notice_server, create, culler, nb_cloud, notices, runtime, seed,
+from . import notebooks_support
+from .notebooks_support import (
+    BASE_CONFIG,
+    BUCKET,
+    CPU_SPEC,
+    GPU_SPEC,
+    T0,
+    create,
+    culler,
+    runtime,
+    seed,
     states,
 )
+
+_notice_server, nb_cloud, notices = notebooks_support._notice_server, notebooks_support.nb_cloud, notebooks_support.notices  # the fixtures
 
 POLICY = {"mode": "enforce", "idle_minutes": 60, "warn_minutes": 30, "max_avoided_hours": 72}
 SECRET = "s3cr3t-for-the-snooze-links-0123"

@@ -11,9 +11,12 @@ from alibabacloud_pai_dsw20220101 import models
 
 from pai_autopilot.errors import EventParseError
 from pai_autopilot.notebooks.tick import governor_tick, on_governor_tick
-
-from .notebooks_support import BUCKET, _notice_server, create, culler, nb_cloud, notices, runtime, seed, states, status  # noqa: F401
 from tests.conftest import load_event
+
+from . import notebooks_support
+from .notebooks_support import BUCKET, create, culler, runtime, seed, states, status
+
+_notice_server, nb_cloud, notices = notebooks_support._notice_server, notebooks_support.nb_cloud, notebooks_support.notices  # the fixtures
 
 POLICY = {"mode": "enforce", "idle_minutes": 60, "warn_minutes": 30}
 

@@ -31,7 +31,7 @@ import functools
 from collections.abc import Mapping
 from typing import Any
 
-from ..config.models import Notebooks, NotebookPrice, QuietHours
+from ..config.models import NotebookPrice, Notebooks, QuietHours
 
 #: Estimated pay-as-you-go prices (CNY per hour, rounded; check your own bill) and GPU counts.
 DEFAULT_PRICES: dict[str, NotebookPrice] = {
@@ -110,7 +110,7 @@ def cron_is_valid(expression: str) -> bool:
     fields = expression.split()
     if len(fields) != 5:
         return False
-    for field, (lo, hi) in zip(fields, _CRON_RANGES):
+    for field, (lo, hi) in zip(fields, _CRON_RANGES, strict=True):
         for part in field.lower().split(","):
             base, _, step = part.partition("/")
             if step and not (step.isdigit() and int(step) > 0):

@@ -145,8 +145,8 @@ def idle_streak_minutes(
         c = _value_at(cpu, mark)
         g = _value_at(gpu_points, mark) if gpu else 0.0
         idle = c is not None and c < cpu_percent and (not gpu or (g is not None and g < gpu_percent))
-        if idle:
-            start = mark if start is None else start
-        else:
+        if not idle:
             start = None
+        elif start is None:
+            start = mark
     return int((now - start) // 60) if start is not None else 0
