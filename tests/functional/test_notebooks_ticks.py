@@ -170,3 +170,26 @@ def test_a_failed_stop_is_retried_by_a_later_tick_and_saves_the_image_when_label
     described = rt.clients.dsw.get_instance(iid, models.GetInstanceRequest()).body
     assert described.status in ("Stopping", "Saving") and described.latest_snapshot is not None
     assert [n["details"]["image saved"] for n in notices.of("notebook_stopped")] == ["yes"]
+
+
+def test_scope_by_workspace_and_labels_and_the_platform_culls_when_the_governor_is_down(nb_cloud):
+    cloud = nb_cloud
+    rt = runtime(cloud, {**POLICY, "scope": {"labels": {"team": "cv"}}})
+    mine = create(rt, "cv_nb", labels={"team": "cv", "owner": "alice"})
+    other_team = create(rt, "nlp_nb", labels={"team": "nlp"})
+    body = {"InstanceName": "elsewhere", "EcsSpec": "ecs.g7.xlarge", "ImageUrl": "img:1", "WorkspaceId": "ws-2",
+            "Labels": [{"Key": "team", "Value": "cv"}]}
+    other_workspace = rt.clients.dsw.create_instance(models.CreateInstanceRequest().from_map(body)).body.instance_id
+    cloud.advance(10)
+    for iid in (mine, other_team, other_workspace):
+        seed(cloud, iid, cpu=1, gpu=1, minutes=300, step=300)
+
+    result = governor_tick(rt)
+
+    assert result["running"] == 1 and {a["instance_id"] for a in result["actions"]} == {mine}
+    assert culler(rt, other_team) is None and culler(rt, other_workspace) is None
+    # the governor goes down: the policy's culler (60 + 30 + 15 min) still stops the idle instance
+    cloud.advance(106 * 60)
+    described = rt.clients.dsw.get_instance(mine, models.GetInstanceRequest()).body
+    assert described.status in ("Stopping", "Stopped") and described.reason_code == "IdleInstanceCuller"
+    assert status(rt, other_team) == "Running"
