@@ -68,7 +68,7 @@ def test_snooze_records_once_drops_the_culler_and_rejects_bad_input(nb_cloud):
     assert culler(rt, iid) is not None
 
 
-def test_the_warning_carries_signed_links_that_snooze_and_no_secret(nb_cloud, notices):
+def test_the_warning_carries_signed_links_that_snooze_and_no_secret(nb_cloud, notices, capsys):
     env = {"AUTOPILOT_WEBHOOK_URL": "https://hook.example/", "AUTOPILOT_WEBHOOK_SECRET": SECRET}
     rt = runtime(nb_cloud, POLICY, **env)
     iid = create(rt, "nb_1")
@@ -90,6 +90,10 @@ def test_the_warning_carries_signed_links_that_snooze_and_no_secret(nb_cloud, no
     with pytest.raises(InvalidInputError, match="expired") as excinfo:
         verify_snooze_query(iid, query, secret=SECRET, now=float(query["exp"]) + 1)
     assert SECRET not in str(excinfo.value) and query["sig"] not in str(excinfo.value)
+    logged = capsys.readouterr()
+    assert "notebooks tick" in logged.out and SECRET not in logged.out + logged.err
+    assert query["sig"] not in logged.out + logged.err  # the link itself is only in the notification
+    assert SECRET not in repr(rt.settings)
 
 
 def _stop_after_warning(nb_cloud, rt):

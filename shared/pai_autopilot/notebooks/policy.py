@@ -63,10 +63,15 @@ def _zone(name: str) -> dt.tzinfo:
 
 
 def in_quiet_hours(quiet: QuietHours | None, at: float) -> bool:
-    """Whether ``at`` (epoch seconds) lies inside the quiet hours."""
+    """Whether ``at`` (epoch seconds) lies inside the quiet hours (decided per minute, cached)."""
     if quiet is None:
         return False
-    local = dt.datetime.fromtimestamp(at, tz=_zone(quiet.timezone))
+    return _quiet_minute(quiet, int(at // 60))
+
+
+@functools.lru_cache(maxsize=512)
+def _quiet_minute(quiet: QuietHours, minute: int) -> bool:
+    local = dt.datetime.fromtimestamp(minute * 60, tz=_zone(quiet.timezone))
     if quiet.weekends and local.weekday() >= 5:
         return True
     if not quiet.cron:
