@@ -6,7 +6,8 @@ Cost per tick (DESIGN.md §2, rule 7), for N running instances in scope:
   culler changed by hand —, StopInstance) + GetInstanceMetrics (1, or 2 on GPU instances whose CPU
   is idle) only for an instance whose culler does not report an idle time by the policy's
   thresholds (no culler yet, or one changed by hand), and for a warned instance whose culler
-  reports a shorter streak than the warning saw (a culler re-created since resets its count);
+  reports a shorter streak than the warning saw (a culler re-created since resets its count) —
+  in ``dry-run`` and ``warn`` modes no culler is created, so that is every instance without one;
 * ledger (OSS): one LIST of the open index (its keys carry each open instance's state and record
   time), then the head record (LIST + GET) only of *candidates*: instances idle enough to act on
   and open ones that may change now — not a warned one still idle well inside its grace, not a
