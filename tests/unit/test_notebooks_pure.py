@@ -114,6 +114,8 @@ def test_the_decision_order():
     exempt = inst(idle=500, labels={"autopilot-keep-alive": "2027-01-20"})
     assert decide(exempt, st(), POLICY, now=now).action == "none"
     assert decide(exempt, warned, POLICY, now=now).action == "clear"
+    expired = decide(inst(idle=500, labels={"autopilot-keep-alive": "2027-01-14"}), st(), POLICY, now=now)
+    assert expired.action == "warn" and expired.reason.endswith("label autopilot-keep-alive=2027-01-14 expired")
     snoozed = st("snoozed", at=now, snoozed_until=now + 3600)
     assert decide(inst(idle=500), snoozed, POLICY, now=now + 3599).action == "none"
     assert decide(inst(idle=500), snoozed, POLICY, now=now + 3600).action == "warn"  # the snooze ended

@@ -108,6 +108,8 @@ def decide(inst: InstanceView, state: NotebookState, policy: Notebooks, *, now: 
     if snoozed_now(state, now):
         return Verdict("none", f"snoozed until {iso(state.snoozed_until or 0.0)}")
     ok, reason = qualifies(inst, policy, now)
+    if policy.keep_alive_label in inst.labels:  # an expired or unreadable exemption: say so
+        reason = f"{reason}; {why}"
     if not ok:
         return Verdict("clear", reason) if state.kind == "warned" else Verdict("none", reason)
     if state.kind == "warned" and state.stop_at is not None:
