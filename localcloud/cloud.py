@@ -17,6 +17,7 @@ from typing import Any
 
 from .cms import CmsService
 from .control import ControlApi
+from .core.calls import CallLog
 from .core.clock import Clock
 from .core.credentials import (
     LOCAL_ACCESS_KEY_ID,
@@ -103,6 +104,7 @@ class LocalCloud:
                 retry_delay_scale=retry_delay_scale, delivery=lambda: self.delivery,
             )
         self.control = ControlApi(self)
+        self.calls = CallLog()  # every API call the edge answered (request counts in bench/ and tests)
         self.edge = Edge(
             oss=self.oss,
             pop_services={},
@@ -110,6 +112,7 @@ class LocalCloud:
             credentials=self.credentials,
             faults=self.faults,
             functions=self.fc,
+            on_request=self.calls.record,
         )
         self._server: ThreadedServer | None = None
         self.services: dict[str, Any] = {}
@@ -157,6 +160,7 @@ class LocalCloud:
         optionally ``tick(now)``) to the edge, reset, state and the ticker."""
         self.services[service.name] = service
         self.edge.pop_services[service.version] = service
+        self.calls.names[service.version] = service.name
         return service
 
     def tick(self) -> None:
@@ -233,6 +237,7 @@ class LocalCloud:
         for service in self.services.values():
             service.reset()
         self.requests.reset()
+        self.calls.reset()
         self.timeline.reset()
         self.clock.reset()
         self.faults.clear()

@@ -3,8 +3,8 @@
 * :func:`on_job_event` — DLC status events from the PAI workspace bus (``pai-system-<ws>``),
   single or batched CloudEvents. Each is only a hint: the job is re-read with GetJob, its tags
   name the run, and :func:`~.advance.advance_run` decides. Jobs without autopilot tags are ignored.
-* :func:`on_reconcile` — a timer: every run whose ledger state is still open is advanced from
-  GetJob, so an event that never came (or came out of order) is repaired on the next tick.
+* :func:`on_reconcile` — a timer: every run in the active index (:mod:`.slots`) is advanced
+  from GetJob, so an event that never came (or came out of order) is repaired on the next tick.
 """
 
 from __future__ import annotations
@@ -68,23 +68,43 @@ def on_job_event(event: bytes | str, context: Any, *, settings: Settings | None 
 
 
 def on_reconcile(event: bytes | str, context: Any, *, settings: Settings | None = None, credentials: Any = None) -> dict[str, Any]:
-    """Handle one tick of ``reconcile``: advance every open run."""
-    from .advance import advance_run, is_open
+    """Handle one tick of ``reconcile``: advance every open run, then start queued runs.
 
+    Cost follows open work, not history (DESIGN.md §2.7): one listing of the active index per
+    1,000 open runs, one GET of each run's head copy and one GetJob per open run, one listing
+    of the queue index, plus the transitions applied. Closed runs are never read.
+    """
     parsed = parse_event(event)
     if not isinstance(parsed, TimerEvent):
         raise EventParseError(f"reconcile expects a timer event, got a {type(parsed).__name__}")
+    from . import slots
+
     rt = _runtime(context, settings, credentials)
     log = get_logger(trigger=parsed.trigger_name)
-    results = []
-    for entity in rt.ledger.entities("runs/"):
-        if is_open(rt.ledger.latest(entity)):
-            bind(correlation_id=entity.rsplit("/", 1)[-1])
-            results.append(advance_run(rt, entity))
-    from .queue import start_next, tidy
+    results = [advance_indexed(rt, pipeline, run) for pipeline, run in slots.active_entries(rt.ledger)]
+    results = [r for r in results if r is not None]
+    from .queue import queued_by_pipeline, start_next
 
-    for pipeline in rt.config.pipelines:
-        tidy(rt, pipeline)
-    started = [run for pipeline in rt.config.pipelines if (run := start_next(rt, pipeline))]
+    queued = queued_by_pipeline(rt)
+    started = [run for pipeline in rt.config.pipelines
+               if pipeline in queued and (run := start_next(rt, pipeline, queued=queued[pipeline]))]
     log.info("reconciled", open_runs=len(results), started_queued=started)
     return {"outcome": _summary(results), "open_runs": len(results), "started_queued": started, "records": results}
+
+
+def advance_indexed(rt: Any, pipeline: str, run: str) -> dict[str, Any] | None:
+    """Advance one run of the active index from its head copy (one GET); None when the run is
+    not open. A copy that is missing, unreadable or not open is repaired from the ledger."""
+    from . import slots
+    from .advance import advance_run, is_open
+
+    entity = run_entity(pipeline, run)
+    copy = head = slots.read_indexed_head(rt.ledger, pipeline, run)
+    if head is None or not is_open(head):
+        head = rt.ledger.latest(entity)
+        if head is None or head != copy:
+            slots.index_head(rt.ledger, head, entity)
+        if not is_open(head):
+            return None
+    bind(correlation_id=run)
+    return advance_run(rt, entity, head=head)
