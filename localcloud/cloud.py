@@ -120,6 +120,7 @@ class LocalCloud:
             self.register(service)
         self.edge.mount("/api/predict/", self.eas.gateway)
         self._standing_buckets: set[str] = set()
+        self._standing_workspaces: dict[str, str] = {}
         self.tick_interval = tick_interval
         self._ticking = threading.Event()
         self._tick_lock = threading.Lock()
@@ -229,8 +230,16 @@ class LocalCloud:
         self._standing_buckets.add(name)
         self.oss.create_bucket(name)
 
+    def add_workspace(self, workspace_id: str, name: str) -> None:
+        """Name a PAI workspace as PAI knows it (id → name; kept across :meth:`reset`): its jobs'
+        status events go to the bus ``pai-system-<name>``, created now (PAI creates it when the
+        workspace's event notifications are enabled)."""
+        self._standing_workspaces[workspace_id] = name
+        self.dlc.backend.set_workspaces({workspace_id: name})
+
     def reset(self) -> None:
-        """Forget every object, job and invocation; re-create the standing buckets, empty."""
+        """Forget every object, job and invocation; re-create the standing buckets (empty) and
+        workspaces."""
         if self.fc is not None:
             self.fc.reset()
         self.oss.reset()
@@ -246,6 +255,8 @@ class LocalCloud:
             self.fc.restart_timers()
         for name in sorted(self._standing_buckets):
             self.oss.create_bucket(name)
+        if self._standing_workspaces:
+            self.dlc.backend.set_workspaces(dict(self._standing_workspaces))
 
     def advance(self, seconds: float) -> None:
         """Advance the clock and let time-driven behaviour (timers, lifecycles) follow at once."""
