@@ -95,6 +95,47 @@ def get_job(rt: Runtime, job_id: str) -> dict[str, Any]:
         raise classify_sdk_error(exc, "GetJob") from exc
 
 
+#: Job ids per ListJobs request of :func:`list_jobs_by_id` (the request's page size).
+LIST_PAGE = 100
+
+
+def list_jobs_by_id(rt: Runtime, job_ids: list[str], *, days: int = 30) -> dict[str, dict[str, Any]]:
+    """ListJobs items (wire-key dicts) of ``job_ids``: one request per :data:`LIST_PAGE` ids.
+
+    A job missing from the answer (created more than ``days`` ago — ListJobs filters on creation
+    time — or an endpoint that ignores ``JobIds``) is simply absent: the caller reads it with GetJob.
+    """
+    from alibabacloud_pai_dlc20201203 import models as dlc_models
+
+    start = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(rt.now() - days * 86_400))
+    wanted = sorted(set(job_ids))
+    found: dict[str, dict[str, Any]] = {}
+    for i in range(0, len(wanted), LIST_PAGE):
+        chunk = wanted[i:i + LIST_PAGE]
+        query = dlc_models.ListJobsRequest(job_ids=",".join(chunk), page_size=LIST_PAGE, start_time=start,
+                                           workspace_id=rt.workspace_id or None, show_own=False)
+        try:
+            jobs = rt.clients.dlc.list_jobs(query).body.jobs or []
+        except Exception as exc:
+            raise classify_sdk_error(exc, "ListJobs") from exc
+        found.update((j.job_id, j.to_map()) for j in jobs if j.job_id in chunk)
+    return found
+
+
+def advance_listed(rt: Runtime, entity: str, head: Record, item: dict[str, Any] | None) -> dict[str, Any]:
+    """:func:`advance_run` for reconcile, from the job's ListJobs ``item``: when the decision on it
+    is ``noop`` that is the answer (no GetJob); any other decision is made again on a fresh GetJob
+    (pods, full reason) and applied. Without an item, GetJob as usual."""
+    pipeline = rt.config.pipelines.get(head.data.get("pipeline", ""))
+    if item is None or pipeline is None or not head.data.get("job_id"):
+        return advance_run(rt, entity, head=head)
+    job = job_view(item, max_running_minutes=pipeline.training.max_running_minutes)
+    decision = decide_on_job_status(run_view(head), job, RetryPolicy.from_training(pipeline.training), now=rt.now())
+    if decision.action != "noop":
+        return advance_run(rt, entity, head=head)
+    return {"outcome": "noop", "entity": entity, "job_id": job.job_id, "status": job.status, "reason": decision.reason}
+
+
 def advance_run(
     rt: Runtime, entity: str, *, body: dict[str, Any] | None = None, head: Record | None = None
 ) -> dict[str, Any]:

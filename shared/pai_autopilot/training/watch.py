@@ -71,18 +71,25 @@ def on_reconcile(event: bytes | str, context: Any, *, settings: Settings | None 
     """Handle one tick of ``reconcile``: advance every open run, then start queued runs.
 
     Cost follows open work, not history (DESIGN.md §2.7): one listing of the active index per
-    1,000 open runs, one GET of each run's head copy and one GetJob per open run, one listing
-    of the queue index, plus the transitions applied. Closed runs are never read.
+    1,000 open runs, one GET of each open run's head copy, one ListJobs per 100 open runs, one
+    listing of the queue index, plus the transitions applied (each re-reads its job with GetJob).
+    Closed runs are never read.
     """
     parsed = parse_event(event)
     if not isinstance(parsed, TimerEvent):
         raise EventParseError(f"reconcile expects a timer event, got a {type(parsed).__name__}")
     from . import slots
+    from .advance import advance_listed, list_jobs_by_id
 
     rt = _runtime(context, settings, credentials)
     log = get_logger(trigger=parsed.trigger_name)
-    results = [advance_indexed(rt, pipeline, run) for pipeline, run in slots.active_entries(rt.ledger)]
-    results = [r for r in results if r is not None]
+    heads = [(run_entity(pipeline, run), head) for pipeline, run in slots.active_entries(rt.ledger)
+             if (head := open_head(rt, pipeline, run)) is not None]
+    listed = list_jobs_by_id(rt, [str(h.data["job_id"]) for _, h in heads if h.data.get("job_id")]) if heads else {}
+    results = []
+    for entity, head in heads:
+        bind(correlation_id=entity.rsplit("/", 1)[-1])
+        results.append(advance_listed(rt, entity, head, listed.get(str(head.data.get("job_id")))))
     from .queue import queued_by_pipeline, start_next
 
     queued = queued_by_pipeline(rt)
@@ -92,19 +99,16 @@ def on_reconcile(event: bytes | str, context: Any, *, settings: Settings | None 
     return {"outcome": _summary(results), "open_runs": len(results), "started_queued": started, "records": results}
 
 
-def advance_indexed(rt: Any, pipeline: str, run: str) -> dict[str, Any] | None:
-    """Advance one run of the active index from its head copy (one GET); None when the run is
-    not open. A copy that is missing, unreadable or not open is repaired from the ledger."""
+def open_head(rt: Any, pipeline: str, run: str) -> Any:
+    """The head record of a run of the active index, from its copy (one GET); None when the run
+    is not open. A copy that is missing, unreadable or not open is repaired from the ledger."""
     from . import slots
-    from .advance import advance_run, is_open
+    from .advance import is_open
 
-    entity = run_entity(pipeline, run)
     copy = head = slots.read_indexed_head(rt.ledger, pipeline, run)
     if head is None or not is_open(head):
+        entity = run_entity(pipeline, run)
         head = rt.ledger.latest(entity)
         if head is None or head != copy:
             slots.index_head(rt.ledger, head, entity)
-        if not is_open(head):
-            return None
-    bind(correlation_id=run)
-    return advance_run(rt, entity, head=head)
+    return head if is_open(head) else None
