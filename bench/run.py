@@ -14,6 +14,7 @@ BENCHES = [
     ["cms_describe.py"],
     ["eas_gateway.py"],
     ["training.py"],
+    ["reconcile.py", "--ticks", "3", "--events", "30"],
 ]
 
 if __name__ == "__main__":

@@ -64,6 +64,9 @@ def test_runs_lists_the_landed_version(cli, landed):
     assert run["model_uri"] == f"oss://{BUCKET}/models/demo/v1/"
     assert cli("runs", "--state", "failed").output.strip() == "no runs in state 'failed'"
     assert json.loads(cli("runs", "--state", "failed", "--json").output) == []
+    # an open state is answered from the active index
+    assert run["state"] in ("submitted", "running")
+    assert [r["run_id"] for r in json.loads(cli("runs", "--state", run["state"], "--json").output)] == [landed]
 
 
 def test_run_show_prints_the_timeline_with_reasons(cli, landed):
