@@ -3,6 +3,7 @@ from localcloud's call log, with the real oss2 and DLC clients. Not timed (bench
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -89,3 +90,41 @@ def test_a_stale_or_missing_copy_is_repaired_and_a_closed_run_leaves_the_index(c
     assert [r["reason"] for r in result["records"]] == ["another invocation advanced this run first"]
     assert slots.active_entries(rt.ledger) == []
     assert tick(cloud, env)[1]["open_runs"] == 0
+
+
+def marker_cost(cloud, env, rt: Runtime, version: str) -> tuple[int, str]:
+    """Requests of one marker event for a new version (distinct content), and its outcome."""
+    import json
+
+    from localcloud.core.events import ObjectEvent
+    from localcloud.fc.triggers import native_oss_event
+    from pai_autopilot.training.landed import on_dataset_event
+
+    bucket = rt.clients.bucket(BUCKET)
+    bucket.put_object(f"datasets/demo/{version}/part-0.csv", version.encode())
+    put = bucket.put_object(f"datasets/demo/{version}/_SUCCESS", b"")
+    event = ObjectEvent("ObjectCreated:PutObject", BUCKET, f"datasets/demo/{version}/_SUCCESS", 0, put.etag,
+                        put.request_id, "127.0.0.1", 0.0)
+    payload = json.dumps(native_oss_event(event, region=cloud.region, account_id="1", rule_id="t")).encode()
+    cloud.calls.reset()
+    result = on_dataset_event(payload, None, settings=Settings.resolve(environ=env), credentials=Credentials.from_env(env))
+    return cloud.calls.count(), result["outcome"]
+
+
+def test_the_capacity_check_costs_the_same_at_3_or_1001_active_runs(cloud, env, tmp_path):
+    # Given max_active_runs 2 and the pipeline already over it
+    config = yaml.safe_load((ROOT / "autopilot.yaml").read_text())
+    config["pipelines"]["demo"]["max_active_runs"] = 2
+    (tmp_path / "limit2.yaml").write_text(yaml.safe_dump(config))
+    env = {**env, "AUTOPILOT_CONFIG": str(tmp_path / "limit2.yaml")}
+    rt = runtime(env)
+    for n in range(3):
+        slots.mark_active(rt.ledger, "demo", f"ap-demo-seeded-{n:04d}")
+    few, outcome = marker_cost(cloud, env, rt, "a1")
+    assert outcome == "queued"
+    # When a page's worth more runs are active (one listing of all of them would take two pages)
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(lambda n: slots.mark_active(rt.ledger, "demo", f"ap-demo-seeded-{n:04d}"), range(3, 1001)))
+    many, outcome = marker_cost(cloud, env, rt, "a2")
+    # Then the marker costs the same requests: the check lists at most limit + 1 keys
+    assert outcome == "queued" and many == few, (few, many)
