@@ -25,7 +25,7 @@ from .alarm import ALARM_STATES, CMS_ALERT_WEBHOOK_TYPE, CMS_SOURCE, CmsAlarm, c
 from .cloudevents import OSS_SOURCE, CloudEvent, CloudEventBatch
 from .decode import EventModel, decode, parse_time
 from .http import HttpRequest
-from .oss import OssEvent, OssRecord
+from .oss import OssEvent, OssRecord, is_object_created, key_problem, key_spellings
 from .pai import (
     ASSUMED_DLC_JOB_EVENT,
     DLC_JOB_STATUS_TYPE,
@@ -64,6 +64,9 @@ __all__ = [
     "decode",
     "dlc_job_status",
     "is_dlc_job_event",
+    "is_object_created",
+    "key_problem",
+    "key_spellings",
     "oss_records",
     "parse_dimensions",
     "parse_event",

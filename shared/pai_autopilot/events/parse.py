@@ -26,7 +26,7 @@ from typing import Any
 
 from .alarm import CmsAlarm, looks_like_alarm
 from .cloudevents import CloudEvent, CloudEventBatch
-from .decode import decode, parse_error
+from .decode import decode, parse_error, preview
 from .http import HttpRequest
 from .oss import OssEvent, OssRecord
 from .timer import TimerEvent
@@ -72,7 +72,8 @@ def parse_event(raw: bytes | str | dict[str, Any] | list[Any] | Event) -> Event:
         return HttpRequest.from_json(obj)
     if looks_like_alarm(obj):
         return CmsAlarm.from_mapping(obj)
-    keys = ", ".join(sorted(map(str, obj))[:10]) or "none"
+    keys = ", ".join(preview(k, 40) if not isinstance(k, str) or len(k) > 40 else k for k in sorted(map(str, obj))[:10])
+    keys = keys or "none"
     raise parse_error(STAGE, f"unknown event shape (keys: {keys})", path="$", value=obj)
 
 
