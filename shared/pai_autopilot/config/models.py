@@ -167,6 +167,13 @@ class Notebooks(_Base):
     dry_run: bool = True
 
 
+#: Every event a notification target may subscribe to (``notifications[].events``). A package
+#: that sends a new event adds its name here; ``validate`` refuses any other name.
+NOTIFICATION_EVENTS = (
+    "run_started", "run_queued", "run_rejected", "run_skipped", "run_succeeded", "run_failed", "run_preempted",
+)
+
+
 class Notification(_Base):
     """A chat or webhook target. Secrets are named by environment variable, never inlined."""
 
