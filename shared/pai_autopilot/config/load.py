@@ -37,6 +37,8 @@ class Problem:
     line: int | None = None
 
     def __str__(self) -> str:
+        if not self.path and self.reason.startswith("line "):  # a position in the text: it says where
+            return self.reason
         where = f"{self.path or '<root>'}" + (f" (line {self.line})" if self.line else "")
         return f"{where}: {self.reason}"
 
