@@ -145,10 +145,9 @@ def dlc_job_status(event: CloudEvent) -> tuple[str, str | None]:
     pai_autopilot.errors.EventParseError: pai: no job id in data (JobId/jobId/job_id) nor in subject at $.data: value {}
     """
     data = _data(event)
-    job_id = _find(data, _JOB_ID_KEYS)
+    job_id = _find(data, _JOB_ID_KEYS, strip=False)
     if job_id is None and event.subject:
-        tail = event.subject.rstrip("/").replace(":", "/").rsplit("/", 1)[-1].strip()
-        job_id = tail or None
+        job_id = event.subject.replace(":", "/").rsplit("/", 1)[-1] or None
     if job_id is None:
         raise parse_error(STAGE, "no job id in data (JobId/jobId/job_id) nor in subject", path="$.data",
                           value=event.data)
@@ -169,20 +168,23 @@ def _data(event: CloudEvent) -> Any:
     return event.data
 
 
-def _find(data: Any, keys: tuple[str, ...], depth: int = 2) -> str | None:
-    """The first non-empty scalar under one of ``keys`` in ``data`` or nested objects (breadth-first)."""
+def _find(data: Any, keys: tuple[str, ...], depth: int = 2, *, strip: bool = True) -> str | None:
+    """The first non-empty scalar under one of ``keys`` in ``data`` or nested objects (breadth-first).
+
+    ``strip=False`` returns the value exactly as delivered (identifiers are checked, not repaired).
+    """
     if not isinstance(data, dict):
         return None
     for key in keys:
         value = data.get(key)
         if isinstance(value, (str, int)) and not isinstance(value, bool) and str(value).strip():
-            return str(value).strip()
+            return str(value).strip() if strip else str(value)
     if depth <= 0:
         return None
     nested = [data[k] for k in _NESTED_KEYS if isinstance(data.get(k), dict)]
     nested += [v for k, v in data.items() if k not in _NESTED_KEYS and isinstance(v, dict)]
     for child in nested:
-        found = _find(child, keys, depth - 1)
+        found = _find(child, keys, depth - 1, strip=strip)
         if found is not None:
             return found
     return None
