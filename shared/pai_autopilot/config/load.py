@@ -21,7 +21,6 @@ import threading
 from typing import Any
 
 import msgspec
-import yaml
 
 from ..errors import ConfigError
 from .checks import semantic_problems
@@ -100,7 +99,8 @@ def load_config(path: str | os.PathLike[str]) -> AutopilotConfig:
     Raises ``ConfigError`` when the file is missing or invalid (an invalid-input error: FC
     must not retry an invocation that cannot succeed until someone fixes the file).
     """
-    from .text import read_config_file
+    from .compiled import compiled_path, from_compiled
+    from .text import decode_config, read_config_bytes
 
     key = os.fspath(path)
     try:
@@ -111,7 +111,15 @@ def load_config(path: str | os.PathLike[str]) -> AutopilotConfig:
         cached = _cache.get(key)
         if cached and cached[0] == mtime:
             return cached[1]
-    config = parse_config(read_config_file(key), source=key)
+    raw = read_config_bytes(key)
+    config = None
+    try:
+        with open(compiled_path(key), "rb") as handle:  # written by `pai-autopilot package`
+            config = from_compiled(handle.read(), raw)
+    except OSError:
+        pass
+    if config is None:
+        config = parse_config(decode_config(raw, key), source=key)
     with _cache_lock:
         _cache[key] = (mtime, config)
     return config
@@ -119,6 +127,8 @@ def load_config(path: str | os.PathLike[str]) -> AutopilotConfig:
 
 def _line_index(text: str) -> dict[tuple[str, ...], int]:
     """Map each YAML path (tuple of keys/indices as strings) to its 1-based line."""
+    import yaml
+
     index: dict[tuple[str, ...], int] = {}
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)

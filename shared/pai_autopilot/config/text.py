@@ -29,8 +29,6 @@ from __future__ import annotations
 import os
 from typing import Any
 
-import yaml
-
 from ..errors import ConfigError
 
 #: A configuration larger than this is refused before it is parsed.
@@ -63,19 +61,19 @@ def decode_config(raw: bytes, source: str) -> str:
     return text.removeprefix("\ufeff")
 
 
-def read_config_file(path: str | os.PathLike[str]) -> str:
-    """Read a configuration file as text (``ConfigError`` when unreadable, binary or not UTF-8)."""
+def read_config_bytes(path: str | os.PathLike[str]) -> bytes:
+    """A configuration file's bytes, at most one past the size limit (``ConfigError`` when unreadable)."""
     key = os.fspath(path)
     try:
         with open(key, "rb") as handle:
-            raw = handle.read(MAX_CONFIG_BYTES + 1)
+            return handle.read(MAX_CONFIG_BYTES + 1)
     except OSError as exc:
         raise ConfigError(f"cannot read configuration {key!r}: {exc.strerror}") from None
-    return decode_config(raw, key)
 
 
-def _loader_class() -> type:
-    return getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+def read_config_file(path: str | os.PathLike[str]) -> str:
+    """Read a configuration file as text (``ConfigError`` when unreadable, binary or not UTF-8)."""
+    return decode_config(read_config_bytes(path), os.fspath(path))
 
 
 class _Duplicates:
@@ -87,7 +85,9 @@ class _Duplicates:
 
 
 def _make_loader(duplicates: _Duplicates) -> type:
-    base = _loader_class()
+    import yaml
+
+    base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
     class UniqueKeyLoader(base):  # type: ignore[misc, valid-type]
         def construct_mapping(self, node: Any, deep: bool = False) -> Any:
@@ -125,6 +125,8 @@ def read_yaml(text: str, source: str = "autopilot.yaml") -> Any:
     ...
     pai_autopilot.errors.ConfigError: a.yaml is empty: write at least version, storage and pipelines
     """
+    import yaml
+
     duplicates = _Duplicates()
     try:
         data = yaml.load(text, Loader=_make_loader(duplicates))  # noqa: S506 (a SafeLoader subclass)
@@ -140,7 +142,7 @@ def read_yaml(text: str, source: str = "autopilot.yaml") -> Any:
     return data
 
 
-def _syntax_problem(exc: yaml.YAMLError) -> tuple[str, str]:
+def _syntax_problem(exc: Any) -> tuple[str, str]:
     mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
     problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
     context = getattr(exc, "context", None)
