@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test install tools lint bench clean
+.PHONY: demo test install tools lint bench clean soak-fuzz
 
 demo: $(STAMP)
 	$(BIN)/pai-autopilot demo
@@ -33,6 +33,9 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
 	$(BIN)/python bench/run.py
+
+soak-fuzz: $(STAMP)
+	$(BIN)/python bench/fuzz_soak.py --examples 10000
 
 clean:
 	rm -rf $(VENV) .tools .build .pytest_cache
