@@ -86,7 +86,7 @@ def preview(value: Any, limit: int = PREVIEW_LIMIT) -> str:
     >>> preview({"AccessKeySecret": "sk-1", "endpoint": "http://u:p@h"})
     "{'AccessKeySecret': '***', 'endpoint': 'http://***@h'}"
     >>> preview([[[[[[[[1]]]]]]]] * 3, limit=20)
-    '[[[[[[[[1]]]]]]]]...'
+    '[[[[[[[[1]]]]]]],...'
     """
     from ..redact import scrub
 
