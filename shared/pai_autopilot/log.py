@@ -150,7 +150,7 @@ class BoundLogger:
     Example
     -------
     >>> import io
-    >>> out = io.StringIO(); configure("INFO", stream=out)
+    >>> clear(); out = io.StringIO(); configure("INFO", stream=out)
     >>> get_logger(a=1).bind(b=2).info("hello", c=3)
     >>> {k: v for k, v in json.loads(out.getvalue()).items() if k != "timestamp"}
     {'a': 1, 'b': 2, 'c': 3, 'event': 'hello', 'level': 'info'}
@@ -328,47 +328,55 @@ def invocation(function: str, *, level: Callable[[], str] | None = None) -> Call
             register_env_secrets()
             register_context_credentials(context)
             configure(_log_level(level))
-            _context.set(
+            token = _context.set(
                 {"request_id": getattr(context, "request_id", None), "function": function, "cold_start": _cold_start.take()}
             )
-            log = get_logger()
-            started = time.perf_counter()
-
-            def summary(outcome: str, method: str = "info", **extra: Any) -> None:
-                duration_ms = round((time.perf_counter() - started) * 1000, 2)
-                getattr(log, method)("invocation", outcome=outcome, duration_ms=duration_ms, **extra)
-
-            def rejected(message: str, code: str) -> dict[str, Any]:
-                message = scrub(message)
-                summary("rejected", "warning", error=message, error_code=code)
-                return {"outcome": "rejected", "error": message, "code": code}
-
             try:
-                result = fn(event, context)
-            except InvalidInputError as exc:
-                return rejected(str(exc), exc.code)
-            except (RecursionError, UnicodeError) as exc:
-                return rejected(f"malformed input: {type(exc).__name__}", InvalidInputError.code)
-            except ConflictError as exc:
-                summary("noop", error=scrub(str(exc)), error_code=exc.code)
-                return {"outcome": "noop", "reason": scrub(str(exc))}
-            except TransientError as exc:
-                summary("retry", "error", error=str(exc), error_code=exc.code)
-                replacement = safe_error(exc)
-                if replacement is not None:
-                    raise replacement from None
-                raise
-            except Exception as exc:
-                summary("error", "error", error=repr(exc), exc_info=exc)
-                replacement = safe_error(exc)
-                if replacement is not None:
-                    raise replacement from None
-                raise
-            result = scrub_value(result)
-            outcome = result.get("outcome", "ok") if isinstance(result, dict) else "ok"
-            summary(outcome, **(result.get("summary", {}) if isinstance(result, dict) else {}))
-            return result
+                return _run(fn, event, context)
+            finally:
+                _context.reset(token)  # the invocation's context never outlives it
 
         return wrapper  # type: ignore[return-value]
 
     return decorate
+
+
+def _run(fn: Callable[..., Any], event: Any, context: Any) -> Any:
+    """One invocation inside its bound context: classify the outcome, write the summary line."""
+    log = get_logger()
+    started = time.perf_counter()
+
+    def summary(outcome: str, method: str = "info", **extra: Any) -> None:
+        duration_ms = round((time.perf_counter() - started) * 1000, 2)
+        getattr(log, method)("invocation", outcome=outcome, duration_ms=duration_ms, **extra)
+
+    def rejected(message: str, code: str) -> dict[str, Any]:
+        message = scrub(message)
+        summary("rejected", "warning", error=message, error_code=code)
+        return {"outcome": "rejected", "error": message, "code": code}
+
+    try:
+        result = fn(event, context)
+    except InvalidInputError as exc:
+        return rejected(str(exc), exc.code)
+    except (RecursionError, UnicodeError) as exc:
+        return rejected(f"malformed input: {type(exc).__name__}", InvalidInputError.code)
+    except ConflictError as exc:
+        summary("noop", error=scrub(str(exc)), error_code=exc.code)
+        return {"outcome": "noop", "reason": scrub(str(exc))}
+    except TransientError as exc:
+        summary("retry", "error", error=str(exc), error_code=exc.code)
+        replacement = safe_error(exc)
+        if replacement is not None:
+            raise replacement from None
+        raise
+    except Exception as exc:
+        summary("error", "error", error=repr(exc), exc_info=exc)
+        replacement = safe_error(exc)
+        if replacement is not None:
+            raise replacement from None
+        raise
+    result = scrub_value(result)
+    outcome = result.get("outcome", "ok") if isinstance(result, dict) else "ok"
+    summary(outcome, **(result.get("summary", {}) if isinstance(result, dict) else {}))
+    return result
