@@ -288,3 +288,16 @@ def test_a_rule_on_a_custom_bus_delivers_put_events_to_a_function(cloud):
     assert cloud.fc.wait_idle(30)
     delivered = fired(cloud, "listener")
     assert [(e["id"], e["data"]["Status"]) for e in delivered] == [("e1", "Succeeded"), ("e1", "Succeeded")]  # duplicated
+
+
+def test_a_tick_that_read_the_clock_before_it_was_frozen_fires_nothing_ahead_of_it(cloud):
+    # Given a background tick that read real time just before the clock was frozen at START
+    stale_now = START + 30 * 86400
+    # When it runs after the freeze
+    cloud.fc.tick(stale_now)
+    assert cloud.fc.wait_idle(30)
+    # Then nothing ahead of the frozen clock fired, and the timers still fire on the clock after
+    assert fired(cloud, "ticker") == []
+    cloud.advance(900)
+    assert cloud.fc.wait_idle(30)
+    assert [e["triggerTime"] for e in fired(cloud, "ticker")] == ["2026-03-01T00:15:00Z"]

@@ -64,12 +64,21 @@ def from_compiled(blob: bytes, source: bytes) -> AutopilotConfig | None:
         return None
 
 
-def write_compiled(yaml_path: str, text: str | None = None) -> str:
-    """Compile the configuration at ``yaml_path`` next to it; the path written."""
+def write_compiled(yaml_path: str, text: str | None = None) -> str | None:
+    """Compile the configuration at ``yaml_path`` next to it; the path written.
+
+    ``None`` (nothing written) when the configuration is invalid: the functions then parse the
+    YAML and report every problem with its line, as ``pai-autopilot validate`` does.
+    """
+    from ..errors import ConfigError
     from .text import decode_config, read_config_bytes
 
     raw = read_config_bytes(yaml_path)
     target = compiled_path(yaml_path)
+    try:
+        blob = compile_config(decode_config(raw, yaml_path) if text is None else text, source=yaml_path, raw=raw)
+    except ConfigError:
+        return None
     with open(target, "wb") as handle:
-        handle.write(compile_config(decode_config(raw, yaml_path) if text is None else text, source=yaml_path, raw=raw))
+        handle.write(blob)
     return target
