@@ -122,3 +122,12 @@ def test_the_packaged_config_is_loaded_without_yaml(tmp_path):
     (tmp_path / "autopilot.yaml").write_text((ROOT / "autopilot.yaml").read_text().replace("demo:", "edited:", 1))
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd="/")
     assert out.stdout.split() == ["['edited']", "True"]
+
+
+def test_the_package_ships_the_compiled_config(tmp_path):
+    from pai_autopilot.config import load_config
+    from pai_autopilot.packaging import build_code_package
+
+    build_code_package(ROOT, tmp_path / "code", install_deps=False)
+    assert (tmp_path / "code" / "autopilot.yaml.json").is_file()
+    assert sorted(load_config(tmp_path / "code" / "autopilot.yaml").pipelines) == ["demo"]
