@@ -14,8 +14,9 @@ that ``pai-autopilot package`` writes). Scenarios, interleaved round by round:
   would), then the same ignored marker.
 
 Times are measured inside the child (interpreter start-up excluded), with ``rich`` hidden as
-in the FC code package. ``--importtime`` prints the ``-X importtime`` top ten of the ignored
-marker's path instead (``--code-root`` measures another checkout, e.g. the code before a change).
+in the FC code package. ``--before DIR`` adds the ignored events on another checkout (e.g. the
+code before a change) to the same interleaved rounds; ``--importtime`` prints the ``-X importtime``
+top ten of the ignored marker's path instead (of both checkouts with ``--before``).
 
 Run: ``.venv/bin/python bench/cold_start.py [--runs 9]``; results go to
 ``bench/results/cold_start.json`` and are summarised in ``bench/RESULTS.md``.
@@ -148,7 +149,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=9)
     parser.add_argument("--importtime", action="store_true", help="print the -X importtime top ten and exit")
     parser.add_argument("--code-root", type=Path, default=ROOT, help="the checkout whose functions/ and shared/ run")
-    parser.add_argument("--before", type=Path, help="with --importtime: another checkout, measured interleaved")
+    parser.add_argument("--before", type=Path, help="another checkout whose ignored paths are measured interleaved")
     args = parser.parse_args()
     code_root = args.code_root.resolve()
     cloud = LocalCloud().start()
@@ -183,6 +184,13 @@ def main() -> None:
             samples["marker"].append(run_child(env, oss_event(bucket, f"datasets/demo/{version}/_SUCCESS"),
                                                module="dataset_landed", eager=False, **common))
             samples["eager"].append(run_child(env, ignored, module="dataset_landed", eager=True, **common))
+            if args.before:  # the same ignored events on another checkout (the code before a change)
+                before = {"n": n, "code_root": args.before.resolve()}
+                old_env = {**env, "PYTHONPATH": f"{before['code_root']}:{before['code_root'] / 'shared'}"}
+                samples.setdefault("before_ignored_marker", []).append(
+                    run_child(old_env, ignored, module="dataset_landed", eager=False, **before))
+                samples.setdefault("before_ignored_event", []).append(
+                    run_child(old_env, other, module="job_events", eager=False, **before))
     finally:
         cloud.stop()
         shutil.rmtree(config.parent, ignore_errors=True)
@@ -194,7 +202,7 @@ def main() -> None:
     }
     eager = summary["eager"]["total_ms"]
     summary["ratios"] = {f"{name}_vs_eager_total": round(summary[name]["total_ms"] / eager, 3)
-                         for name in ("ignored_marker", "ignored_event", "marker")}
+                         for name in samples if name != "eager"}
     summary["runs"] = args.runs
     summary["python"] = sys.version.split()[0]
     summary["code_root"] = str(code_root)
