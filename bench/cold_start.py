@@ -162,7 +162,7 @@ def main() -> None:
         check_delivered(bucket, env)
         if args.importtime:
             roots = [code_root] + ([args.before.resolve()] if args.before else [])
-            for root, table in zip(roots, importtime_top(env, oss_event(bucket, IGNORED_KEY), roots, args.runs)):
+            for root, table in zip(roots, importtime_top(env, oss_event(bucket, IGNORED_KEY), roots, args.runs), strict=True):
                 print(f"\n{root}: median of {args.runs} (ms, cumulative)")
                 for name, ms in table:
                     print(f"| {name} | {ms:.1f} |")

@@ -34,7 +34,14 @@ from collections.abc import Callable, Iterator, MutableMapping
 from typing import Any, TypeVar
 
 from .errors import AutopilotError, ConflictError, InvalidInputError, TransientError
-from .redact import REDACTED, is_secret_key, register_context_credentials, register_env_secrets, scrub, scrub_value
+from .redact import (
+    REDACTED,
+    is_secret_key,
+    register_context_credentials,
+    register_env_secrets,
+    scrub,
+    scrub_value,
+)
 
 _LEVELS = {"DEBUG": 10, "INFO": 20, "WARNING": 30, "ERROR": 40, "CRITICAL": 50}
 _REDACTED = REDACTED
@@ -98,7 +105,8 @@ def _threshold() -> int:
     return _LEVELS.get(_configured.get("level", "INFO"), 20)
 
 
-_context: contextvars.ContextVar[dict[str, Any]] = contextvars.ContextVar("pai_autopilot_log", default={})
+_NO_CONTEXT: dict[str, Any] = {}  # never mutated: bind() always sets a new dict
+_context: contextvars.ContextVar[dict[str, Any]] = contextvars.ContextVar("pai_autopilot_log", default=_NO_CONTEXT)  # noqa: B039
 
 
 def bind(**values: Any) -> None:

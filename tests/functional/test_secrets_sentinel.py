@@ -18,7 +18,6 @@ import importlib
 import io
 import json
 import os
-import shutil
 import sys
 import traceback
 from collections.abc import Iterator
@@ -286,7 +285,7 @@ def test_no_sentinel_in_any_function_output(world):
             invoke(world, "dataset_landed", marker_event("datasets/demo/v1/_SUCCESS"), ctx())
         events = events_for_every_function(world)
         # When every function gets every event under every fault
-        for name, (overrides, faults, credentials) in scenarios(world).items():
+        for overrides, faults, credentials in scenarios(world).values():
             ids = [world.cloud.faults.add(f) for f in faults]
             try:
                 with environment({**world.env, **overrides}):

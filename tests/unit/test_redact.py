@@ -9,9 +9,8 @@ from types import SimpleNamespace
 import pytest
 
 from pai_autopilot import log as aplog
-from pai_autopilot.errors import SettingsError, TransientError
+from pai_autopilot.errors import EventParseError, SettingsError, TransientError
 from pai_autopilot.events import parse_event
-from pai_autopilot.errors import EventParseError
 from pai_autopilot.settings import Settings
 
 TOKEN = "CAISsentinelStsToken/+=0001"
@@ -27,7 +26,7 @@ def out():
 
 def oss_style_failure(headers):
     """An exception raised where SDK frames hold the signed request's headers in locals."""
-    raise RuntimeError(f"AccessDenied {{'status': 403, 'details': {{'Code': 'AccessDenied'}}}}")
+    raise RuntimeError("AccessDenied {'status': 403, 'details': {'Code': 'AccessDenied'}}")
 
 
 def test_tracebacks_have_no_frame_locals_and_the_line_is_scrubbed_last(out):

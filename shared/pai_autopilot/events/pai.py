@@ -30,7 +30,6 @@ Example
 from __future__ import annotations
 
 import re
-
 from typing import Any
 
 from .cloudevents import CloudEvent
