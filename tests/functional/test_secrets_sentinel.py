@@ -299,7 +299,7 @@ def test_no_sentinel_in_any_function_output(world):
         sys.path.remove(str(ROOT / "functions"))
     Path(os.environ.get("SENTINEL_DUMP", "/dev/null")).write_text("\n=====\n".join(world.captured))
     # Then every error path was really taken (the test cannot pass by doing nothing)
-    assert {"SignatureDoesNotMatch", "InvalidSecurityToken", "AccessDenied", "InternalError", "notification failed",
+    assert {"SignatureDoesNotMatch", "InvalidSecurityToken", "AccessDenied", "InternalError", "notification failed", "timed out",
             "ConfigError", "SettingsError", "EventParseError", "submitted"} <= world.codes, world.codes
     assert world.receiver.requests, "no notification was delivered"
     # And no sentinel appears anywhere: logs, stdout/stderr, results, tracebacks, notifications
