@@ -182,7 +182,7 @@ class Authenticator:
                 raise err.invalid_argument("Authorization header is invalid.", "Authorization", authorization)
             return self._v1(req, access_key_id, signature, req.header("x-oss-security-token"), None)
         if authorization.startswith("OSS2 "):
-            raise err.not_implemented("signature version 2 (OSS2) is not verified; use v1 or v4")
+            raise err.not_implemented("signature version 2 (OSS2); use v1 or v4")
         if authorization:
             raise err.invalid_argument("Authorization header is invalid.", "Authorization", authorization)
         params = req.params

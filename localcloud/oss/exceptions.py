@@ -94,7 +94,6 @@ def invalid_digest(content_md5: str) -> OssError:
     )
 
 
-
 def invalid_bucket_name(bucket: str) -> OssError:
     return OssError("InvalidBucketName", "The specified bucket is not valid.", status=400, extra={"BucketName": bucket})
 
@@ -141,9 +140,10 @@ def method_not_allowed(method: str, resource_type: str) -> OssError:
 
 
 def not_implemented(what: str) -> OssError:
+    """501 with OSS's message, naming what localcloud does not emulate (an operation's name first)."""
     return OssError(
         "NotImplemented",
-        f"A header you provided implies functionality that is not implemented (localcloud: {what}).",
+        f"A header you provided implies functionality that is not implemented (localcloud does not implement {what}).",
         status=501,
     )
 

@@ -99,6 +99,8 @@ class OssService:
             route = match_route(req.method, req.shape, req.params, req.headers)
         except ServiceError as unroutable:
             self.authenticator.authenticate(req.signed(), now=self.clock.now())
+            if req.bucket and unroutable.code == "NotImplemented":
+                self.backend.bucket(req.bucket)  # OSS answers NoSuchBucket first
             raise unroutable from None
         if route.auth == FORM:
             self.authenticator.authenticate_form(req.form_fields())
