@@ -57,6 +57,8 @@ class LocalCloud:
         Multiplies FC's async retry backoff (1 s, 2 s, 4 s …); tests use a small value.
     tick_interval:
         Real seconds between ticks (timers, lifecycle); :meth:`advance` also ticks at once.
+    oss_max_buckets:
+        The account's bucket cap (default ``LOCALCLOUD_OSS_MAX_BUCKETS``, else OSS's 100).
     """
 
     def __init__(
@@ -68,6 +70,7 @@ class LocalCloud:
         function_env: dict[str, str] | None = None,
         retry_delay_scale: float = 1.0,
         tick_interval: float = 0.5,
+        oss_max_buckets: int | None = None,
     ) -> None:
         self.region = region
         self.account_id = LOCAL_ACCOUNT_ID
@@ -81,6 +84,7 @@ class LocalCloud:
         self.oss = OssService(
             clock=self.clock, credentials=self.credentials, hub=self.hub, region=region,
             account_id=self.account_id, data_dir=Path(data_dir) if data_dir else None, faults=self.faults,
+            max_buckets=oss_max_buckets,
         )
         self.eventbridge = EventBridgeService(clock=self.clock, hub=self.hub, region=region, account_id=self.account_id)
         self.dlc = DlcService(clock=self.clock, region=region, account_id=self.account_id,
@@ -225,8 +229,13 @@ class LocalCloud:
         self._standing_buckets.add(name)
         self.oss.create_bucket(name)
 
-    def reset(self) -> None:
-        """Forget every object, job and invocation; re-create the standing buckets, empty."""
+    def reset(self, *, everything: bool = False) -> dict[str, list[str]]:
+        """Forget every object, job and invocation; re-create the standing buckets, empty
+        (``everything``: forget those too). Returns ``{"buckets_removed": [...]}``: the buckets
+        that are gone, e.g. ones a crashed program left behind."""
+        removed = sorted(set(self.oss.bucket_names()) - (set() if everything else self._standing_buckets))
+        if everything:
+            self._standing_buckets.clear()
         if self.fc is not None:
             self.fc.reset()
         self.oss.reset()
@@ -241,6 +250,7 @@ class LocalCloud:
             self.fc.restart_timers()
         for name in sorted(self._standing_buckets):
             self.oss.create_bucket(name)
+        return {"buckets_removed": removed}
 
     def advance(self, seconds: float) -> None:
         """Advance the clock and let time-driven behaviour (timers, lifecycles) follow at once."""

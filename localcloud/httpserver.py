@@ -22,6 +22,7 @@ b'ok'
 
 from __future__ import annotations
 
+import contextlib
 import io
 import logging
 import socket
@@ -127,10 +128,8 @@ class _Connection:
             pass
         finally:
             self.rfile.close()
-            try:
+            with contextlib.suppress(OSError):
                 self.sock.close()
-            except OSError:
-                pass
 
     def _one(self) -> bool:
         """Serve one request; ``False`` when the connection must end."""
@@ -276,10 +275,8 @@ class _Connection:
         body = message.encode()
         head = (f"HTTP/1.1 {code} {_REASONS.get(code, 'Error')}\r\nContent-Type: text/plain\r\n"
                 f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n")
-        try:
+        with contextlib.suppress(OSError):
             self.sock.sendall(head.encode() + body)
-        except OSError:
-            pass
 
 
 class HttpServer:
@@ -326,16 +323,12 @@ class HttpServer:
     def stop(self) -> None:
         """Stop accepting, close every open connection, wait for the accept loop."""
         self._stopped.set()
-        try:
+        with contextlib.suppress(OSError):
             socket.create_connection((self.host, self.port), timeout=1).close()  # wake accept()
-        except OSError:
-            pass
         self._sock.close()
         with self._lock:
             for sock in list(self._connections):
-                try:
+                with contextlib.suppress(OSError):
                     sock.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
         if self._thread is not None:
             self._thread.join(timeout=5)

@@ -155,6 +155,12 @@ def _parse_v4_authorization(value: str) -> dict[str, str]:
     return fields
 
 
+def is_anonymous(req: SignedRequest) -> bool:
+    """Whether the request carries no signature at all (no header, no presigned-URL fields)."""
+    params = req.params
+    return not req.header("authorization") and "Signature" not in params and "x-oss-signature" not in params
+
+
 # -- verification ----------------------------------------------------------------------------
 class Authenticator:
     """Checks one request's signature against the :class:`CredentialStore`.

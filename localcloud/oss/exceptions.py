@@ -32,8 +32,14 @@ def bucket_already_exists(bucket: str, message: str = "The requested bucket name
     return OssError("BucketAlreadyExists", message, status=409, extra={"BucketName": bucket})
 
 
-def too_many_buckets() -> OssError:
-    return OssError("TooManyBuckets", "You have attempted to create more buckets than allowed.", status=400)
+def too_many_buckets(cap: int) -> OssError:
+    """OSS's message, plus where localcloud's cap comes from and how to clear leftovers."""
+    return OssError(
+        "TooManyBuckets",
+        f"You have attempted to create more buckets than allowed. (localcloud: at most {cap}, "
+        "LOCALCLOUD_OSS_MAX_BUCKETS; `pai-autopilot local reset --all` removes leftover buckets)",
+        status=400,
+    )
 
 
 def bucket_not_empty(bucket: str) -> OssError:

@@ -161,6 +161,10 @@ class OssBackend(
             }
 
     # -- buckets -----------------------------------------------------------------------------
+    def bucket_names(self) -> list[str]:
+        with self._lock:
+            return sorted(self._buckets)
+
     def bucket(self, name: str) -> BucketState:
         """The bucket ``name`` (``NoSuchBucket`` if absent). Callers hold no lock: read-only use."""
         check_bucket_name(name)

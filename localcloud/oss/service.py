@@ -22,6 +22,7 @@ Example
 from __future__ import annotations
 
 import logging
+import os
 import secrets
 import traceback
 from pathlib import Path
@@ -34,12 +35,29 @@ from ..core.credentials import CredentialStore
 from ..core.errors import ServiceError
 from ..core.events import EventHub
 from ..core.faults import FaultInjector
-from .auth import Authenticator
-from .models import OssBackend
+from .auth import Authenticator, is_anonymous
+from .models import MAX_BUCKETS, OssBackend
 from .responses import OssRequest, OssResponses, error_response
 from .urls import FORM, Route, match_route
 
 log = logging.getLogger("localcloud.oss")
+MAX_BUCKETS_ENV = "LOCALCLOUD_OSS_MAX_BUCKETS"
+
+
+def bucket_cap(explicit: int | None = None) -> int:
+    """The bucket cap: ``explicit`` > ``LOCALCLOUD_OSS_MAX_BUCKETS`` > OSS's default (100 per region).
+
+    >>> bucket_cap(3), bucket_cap()
+    (3, 100)
+    """
+    if explicit is not None:
+        return explicit
+    raw = os.environ.get(MAX_BUCKETS_ENV, "").strip()
+    if not raw:
+        return MAX_BUCKETS
+    if not raw.isdigit() or int(raw) < 1:
+        raise ValueError(f"{MAX_BUCKETS_ENV} must be a positive integer, got {raw!r}")
+    return int(raw)
 
 
 def new_request_id() -> str:
@@ -62,12 +80,16 @@ class OssService:
         account_id: str,
         data_dir: Path | None = None,
         faults: FaultInjector | None = None,
+        max_buckets: int | None = None,
     ) -> None:
         self.clock = clock
         self.region = region
         self._owns_faults = faults is None
         self.faults = faults if faults is not None else FaultInjector()
-        self.backend = OssBackend(clock=clock, hub=hub, region=region, account_id=account_id, data_dir=data_dir)
+        self.backend = OssBackend(
+            clock=clock, hub=hub, region=region, account_id=account_id, data_dir=data_dir,
+            max_buckets=bucket_cap(max_buckets),
+        )
         self.authenticator = Authenticator(credentials, region=region)
         self.responses = OssResponses(self.backend)
 
@@ -94,18 +116,20 @@ class OssService:
 
     def _route(self, req: OssRequest) -> Route:
         """The request's route, once its caller is authenticated (a routing error comes after an
-        authentication error, so an unsigned call to anything is ``AccessDenied``)."""
+        authentication error, so an unsigned call to anything is ``AccessDenied``). An unsigned
+        call is served when the bucket's or object's ACL grants it to anyone."""
+        signed = req.signed()
         try:
             route = match_route(req.method, req.shape, req.params, req.headers)
         except ServiceError as unroutable:
-            self.authenticator.authenticate(req.signed(), now=self.clock.now())
+            self.authenticator.authenticate(signed, now=self.clock.now())
             if req.bucket and unroutable.code == "NotImplemented":
                 self.backend.bucket(req.bucket)  # OSS answers NoSuchBucket first
             raise unroutable from None
         if route.auth == FORM:
             self.authenticator.authenticate_form(req.form_fields())
-        else:
-            self.authenticator.authenticate(req.signed(), now=self.clock.now())
+        elif not (is_anonymous(signed) and self.backend.anonymous_allowed(route.operation, req.bucket, req.key)):
+            self.authenticator.authenticate(signed, now=self.clock.now())
         return route
 
     def reset(self) -> None:
@@ -122,6 +146,10 @@ class OssService:
     def state(self) -> dict[str, Any]:
         """Buckets and their objects (key → size, etag) as JSON-able data."""
         return self.backend.state()
+
+    def bucket_names(self) -> list[str]:
+        """Every bucket's name, sorted."""
+        return self.backend.bucket_names()
 
     def create_bucket(self, name: str) -> None:
         """Create ``name`` unless it exists (``pai-autopilot local up`` creates the configured buckets)."""

@@ -126,7 +126,7 @@ def arguments(owner: Any, name: str, bucket: oss2.Bucket, path: str) -> dict[str
         p for p in list(signature.parameters.values())[1:]
         if p.default is inspect.Parameter.empty and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)
     ]
-    return {p.name: VALUES.get(p.name, "x") for p in required}
+    return {p.name: path if p.name == "filename" else VALUES.get(p.name, "x") for p in required}
 
 
 def camel(name: str) -> str:
