@@ -7,8 +7,6 @@ import pytest
 from oss2.models import Tagging, TaggingRule
 
 from localcloud import LocalCloud
-from localcloud.core.credentials import LOCAL_ACCESS_KEY_ID as AK
-from localcloud.core.credentials import LOCAL_ACCESS_KEY_SECRET as SK
 
 from .conftest import ODD_KEY
 
