@@ -58,8 +58,8 @@ def _hide_controls(body: bytes) -> bytes:
 def restore_controls(text: str) -> str:
     """Undo the stand-ins of ``parse_xml(..., tolerate_controls=True)`` in one text.
 
-    >>> restore_controls(parse_xml(b"<K>a\x0cb</K>", "K", tolerate_controls=True).text)
-    'a\x0cb'
+    >>> restore_controls(parse_xml(b"<K>a\\x0cb</K>", "K", tolerate_controls=True).text)
+    'a\\x0cb'
     """
     return text.translate(_SHOW)
 
