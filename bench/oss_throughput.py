@@ -59,6 +59,8 @@ def serve_localcloud(port: int) -> None:
     """Child process: localcloud in the foreground with the bench bucket."""
     from localcloud import LocalCloud
 
+    if os.environ.get("SWI"):
+        sys.setswitchinterval(float(os.environ["SWI"]))
     cloud = LocalCloud()
     cloud.create_bucket(BUCKET)
     cloud.serve_forever(port=port)

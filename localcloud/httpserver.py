@@ -24,18 +24,20 @@ from __future__ import annotations
 
 import contextlib
 import io
+import itertools
 import logging
 import socket
 import sys
 import threading
 import traceback
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 from urllib.parse import unquote_to_bytes
 
 log = logging.getLogger("localcloud.http")
 MAX_LINE = 65536
 MAX_HEADERS = 200
+COALESCE = 64 * 1024  # bytes gathered before one sendall
 _REASONS = {
     200: "OK", 201: "Created", 204: "No Content", 206: "Partial Content", 304: "Not Modified",
     400: "Bad Request", 404: "Not Found", 500: "Internal Server Error",
@@ -250,19 +252,12 @@ class _Connection:
             out_headers.append(("Connection", "close"))
         head = [f"HTTP/1.1 {status}\r\n", *(f"{k}: {v}\r\n" for k, v in out_headers), "\r\n"]
         payload = "".join(head).encode("latin-1")
-        write = self.sock.sendall
         if bodiless:
-            write(payload)
+            self.sock.sendall(payload)
         elif chunks is not None:
-            write(payload + b"".join(chunks))
+            self.sock.sendall(payload + b"".join(chunks))
         else:
-            write(payload)
-            for chunk in (first, *iterator) if first else iterator:
-                if not chunk:
-                    continue
-                write(b"%x\r\n%s\r\n" % (len(chunk), chunk) if chunked else chunk)
-            if chunked:
-                write(b"0\r\n\r\n")
+            self._stream(payload, first, iterator, chunked)
         body = environ["wsgi.input"]
         if isinstance(body, LimitedInput):
             body.drain()  # an unread body would be taken for the next request
@@ -270,6 +265,25 @@ class _Connection:
             while body.read(65536):
                 pass
         return keep_alive
+
+    def _stream(self, head: bytes, first: bytes, rest: Iterator[bytes], chunked: bool) -> None:
+        """Send the head and an iterated body, coalescing small pieces into few ``sendall`` calls
+        (one for a small answer: each call may wake the client before the answer is whole)."""
+        pending = [head]
+        size = len(head)
+        for chunk in itertools.chain((first,), rest):
+            if not chunk:
+                continue
+            piece = b"%x\r\n%s\r\n" % (len(chunk), chunk) if chunked else chunk
+            pending.append(piece)
+            size += len(piece)
+            if size >= COALESCE:
+                self.sock.sendall(b"".join(pending))
+                pending, size = [], 0
+        if chunked:
+            pending.append(b"0\r\n\r\n")
+        if pending:
+            self.sock.sendall(b"".join(pending))
 
     def _simple(self, code: int, message: str) -> None:
         body = message.encode()

@@ -157,8 +157,9 @@ def _conditions(req: OssRequest) -> dict[str, str | None]:
 
 def object_headers(response: Response, meta: ObjectMeta, *, gzipped: bool = False) -> None:
     """The object's metadata as GET/HEAD headers (gzipped: without ETag and Accept-Ranges)."""
+    response.headers["Content-Type"] = meta.content_type
     headers: list[tuple[str, str]] = [
-        ("Content-Type", meta.content_type), ("Last-Modified", http_date(meta.last_modified)),
+        ("Last-Modified", http_date(meta.last_modified)),
         ("x-oss-object-type", meta.object_type), ("x-oss-storage-class", meta.storage_class),
         ("x-oss-hash-crc64ecma", str(meta.crc64)),
     ]
@@ -174,5 +175,4 @@ def object_headers(response: Response, meta: ObjectMeta, *, gzipped: bool = Fals
         headers.append(("x-oss-next-append-position", str(meta.size)))
     if meta.tags:
         headers.append(("x-oss-tagging-count", str(len(meta.tags))))
-    for name, value in headers:
-        response.headers[name] = value
+    response.headers.extend(headers)  # all new names: no search for an old value of each
