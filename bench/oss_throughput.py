@@ -1,15 +1,18 @@
 """Small-object throughput: oss2 → localcloud beside boto3 → moto's server mode, interleaved.
 
-Each server runs in its own process on loopback (so neither shares the client's GIL); this
-process is the client. Per round and per cloud, in alternating order: ``--objects`` sequential
-PUTs of ``--size`` bytes, the same number of sequential GETs, list pages of 100 keys, then the
-PUTs and GETs again from ``--threads`` client threads. localcloud verifies every signature
-(oss2 signs v4); moto does not check boto3's (its default).
+Each server runs in its own process on loopback; this process is the client. Per round, for
+each cloud in rotated order, phase by phase: ``--objects`` sequential PUTs of ``--size`` bytes,
+as many sequential GETs, list pages of 100 keys (5 walks of the listing), then the PUTs and GETs
+again from ``--clients`` clients (separate processes by default, so they do not share one
+GIL; ``--mode thread`` for threads of this process). localcloud verifies every signature
+(oss2 signs v4 by default, ``--auth v1``); moto does not check boto3's (its default).
+``--baseline DIR`` adds localcloud from another source tree (``git archive <commit> | tar -x``)
+to the same interleaved run, for before/after figures.
 
-Reported per phase: operations per second (median of the rounds), the ratio localcloud / moto
-inside each round (median), the client's own CPU per operation (``process_time`` of this
-process) and the server's CPU per operation (from ``/proc/<pid>/stat``), so the server's share
-is visible. Results: ``bench/results/oss_throughput.json``.
+Reported per phase: operations per second (median of the rounds), the ratio localcloud / other
+inside each round (median), the clients' own CPU per operation (``process_time``) and the
+server's CPU per operation (from ``/proc/<pid>/stat``), so the server's share is visible.
+Results: ``bench/results/oss_throughput.json``.
 
 Run: ``make bench`` or ``.venv/bin/python bench/oss_throughput.py [--objects 2000 --rounds 3]``
 (needs the ``bench`` extra: moto[server], boto3).
@@ -59,8 +62,6 @@ def serve_localcloud(port: int) -> None:
     """Child process: localcloud in the foreground with the bench bucket."""
     from localcloud import LocalCloud
 
-    if os.environ.get("SWI"):
-        sys.setswitchinterval(float(os.environ["SWI"]))
     cloud = LocalCloud()
     cloud.create_bucket(BUCKET)
     cloud.serve_forever(port=port)
@@ -79,7 +80,7 @@ class Client:
     """One cloud's SDK client: the calls of each phase."""
 
     def __init__(self, cloud: str, url: str) -> None:
-        if cloud == "localcloud":
+        if cloud in ("localcloud", "baseline"):
             import oss2
 
             from localcloud.core.credentials import LOCAL_ACCESS_KEY_ID, LOCAL_ACCESS_KEY_SECRET
@@ -125,7 +126,7 @@ class Target:
 
     def __init__(self, cloud: str, argv: list[str]) -> None:
         self.cloud = cloud
-        self.name = {"localcloud": "localcloud_oss2", "moto": "moto_boto3"}[cloud]
+        self.name = {"localcloud": "localcloud_oss2", "moto": "moto_boto3", "baseline": "baseline_oss2"}[cloud]
         self.port = free_port()
         argv = [arg.replace("{port}", str(self.port)) for arg in argv]
         self.proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -213,10 +214,15 @@ def main() -> None:
                         help="the *_4 clients: separate processes (default) or threads of this one")
     parser.add_argument("--auth", choices=("v1", "v4"), default="v4", help="oss2's signature version")
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--only", choices=("localcloud", "moto"), help="measure one cloud (profiling)")
+    parser.add_argument("--only", help="comma-separated clouds to measure (localcloud, moto, baseline)")
+    parser.add_argument("--baseline", type=Path, help="also measure localcloud from this source tree (e.g. "
+                        "`git archive <commit>` unpacked), interleaved")
     parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--root", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
+        if args.root:
+            sys.path[:0] = [str(args.root), str(args.root / "shared")]
         serve_localcloud(args.serve)
         return
 
@@ -225,11 +231,14 @@ def main() -> None:
     AUTH = args.auth
     argvs = {"localcloud": [sys.executable, __file__, "--serve", "{port}"],
              "moto": [sys.executable, "-m", "moto.server", "-p", "{port}"]}
-    targets = [Target(cloud, argv) for cloud, argv in argvs.items() if args.only in (None, cloud)]
+    if args.baseline:
+        argvs["baseline"] = [sys.executable, __file__, "--serve", "{port}", "--root", str(args.baseline.resolve())]
+    wanted = set(args.only.split(",")) if args.only else set(argvs)
+    targets = [Target(cloud, argv) for cloud, argv in argvs.items() if cloud in wanted]
     rounds: list[dict[str, dict[str, float]]] = []
     try:
         for number in range(args.rounds):
-            order = targets if number % 2 == 0 else targets[::-1]  # interleaved: drift hits both alike
+            order = targets[number % len(targets):] + targets[: number % len(targets)]  # rotated: drift hits all alike
             record: dict[str, Any] = {t.name: {} for t in targets}
             for phase in PHASES:
                 clients = args.clients if phase.endswith("_4") else 1
@@ -248,9 +257,9 @@ def main() -> None:
                                   for field in ("ops_per_s", "client_cpu_ms_per_op", "server_cpu_ms_per_op")}
                           for phase in PHASES} for name in names},
     }
-    if len(names) == 2:
-        summary["ratio_localcloud_vs_moto_median"] = {
-            phase: round(statistics.median(r[names[0]][phase]["ops_per_s"] / r[names[1]][phase]["ops_per_s"]
+    for other in names[1:]:
+        summary[f"ratio_localcloud_vs_{other.split('_')[0]}_median"] = {
+            phase: round(statistics.median(r[names[0]][phase]["ops_per_s"] / r[other][phase]["ops_per_s"]
                                            for r in rounds), 2) for phase in PHASES
         }
     for name in names:
@@ -258,7 +267,8 @@ def main() -> None:
             op: round(statistics.median(r[name][f"{op}_4"]["ops_per_s"] / r[name][f"{op}_1"]["ops_per_s"]
                                         for r in rounds), 2) for op in ("put", "get")
         }
-    out = ROOT / "bench" / "results" / ("oss_throughput.json" if args.only is None else f"oss_throughput_{args.only}.json")
+    suffix = "" if args.only is None else "_" + args.only.replace(",", "_")
+    out = ROOT / "bench" / "results" / f"oss_throughput{suffix}.json"
     out.write_text(json.dumps(summary, indent=2) + "\n")
     print(json.dumps(summary, indent=2))
 

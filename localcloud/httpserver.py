@@ -147,6 +147,8 @@ class _Connection:
             return False
         environ = self._environ(method, target, version, headers)
         keep_alive = self._keep_alive(version, headers.get("CONNECTION", ""))
+        if headers.get("EXPECT", "").lower() == "100-continue" and version == "HTTP/1.1":
+            self.sock.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")  # curl waits for it before a large body
         return self._run(environ, method, version, keep_alive)
 
     def _parse(self, line: bytes) -> tuple[str, str, str, dict[str, str]]:
