@@ -11,7 +11,6 @@ Example
 from __future__ import annotations
 
 import os
-import sys
 import threading
 from pathlib import Path
 from typing import Any
@@ -38,7 +37,6 @@ from .server import ThreadedServer
 
 DEFAULT_PORT = 9800
 DEFAULT_REGION = "cn-hangzhou"
-SERVER_SWITCH_INTERVAL = 0.0005
 
 
 class LocalCloud:
@@ -177,11 +175,7 @@ class LocalCloud:
                 self.fc.tick(now)
 
     def serve_forever(self, port: int = DEFAULT_PORT, host: str = "127.0.0.1") -> None:
-        """Serve in the foreground until interrupted (``pai-autopilot local up``).
-
-        The process is the server's own, so its GIL switch interval is shortened (5 ms → 0.5 ms):
-        a connection thread woken by its socket then waits less for the one running."""
-        sys.setswitchinterval(SERVER_SWITCH_INTERVAL)
+        """Serve in the foreground until interrupted (``pai-autopilot local up``)."""
         self._server = ThreadedServer(self.edge, host=host, port=port)
         if self.fc is not None:
             self.fc.start(endpoint=self.url)
