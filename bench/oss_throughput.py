@@ -144,60 +144,123 @@ class Target:
         self.proc.wait(timeout=10)
 
 
-def _client_process(cloud: str, url: str, auth: str, phase: str, keys: list[str], body: bytes,
-                    ready: Any, go: Any, results: Any) -> None:
-    """A client process of a ``*_4`` phase: build the SDK client, wait for ``go``, run its share."""
+def _worker(cloud: str, url: str, auth: str, body: bytes, commands: Any, results: Any) -> None:
+    """A client process: build the SDK client once, then run each ``(phase, keys)`` it is sent."""
     global AUTH
     AUTH = auth
-    calls = Client(cloud, url).calls(phase, keys, body)
-    ready.put(True)
-    go.wait()
-    cpu0 = time.process_time()
-    for call in calls:
-        call()
-    results.put((time.perf_counter(), time.process_time() - cpu0))
+    client = Client(cloud, url)
+    results.put(None)  # ready
+    while (command := commands.get()) is not None:
+        phase, keys = command
+        calls = client.calls(phase, keys, body)
+        cpu0 = time.process_time()
+        for call in calls:
+            call()
+        results.put((time.perf_counter(), time.process_time() - cpu0))
 
 
-def run_calls(target: Target, phase: str, keys: list[str], body: bytes, clients: int, mode: str) -> tuple[float, float]:
-    """(elapsed seconds, client CPU seconds) of one phase."""
-    if clients == 1 or mode == "thread":
-        calls = target.client.calls(phase, keys, body)
-        client0, started = time.process_time(), time.perf_counter()
-        if clients == 1:
-            for call in calls:
-                call()
+class ClientPool:
+    """``n`` client processes of one cloud (or ``n`` threads of this one, ``mode="thread"``)."""
+
+    def __init__(self, target: Target, n: int, mode: str, body: bytes) -> None:
+        self.target, self.n, self.mode, self.body = target, n, mode, body
+        self.procs: list[Any] = []
+        if mode == "process":
+            ctx = multiprocessing.get_context("spawn")
+            self.results = ctx.Queue()
+            self.commands = [ctx.Queue() for _ in range(n)]
+            self.procs = [ctx.Process(target=_worker, args=(target.cloud, target.url, AUTH, body, queue, self.results))
+                          for queue in self.commands]
+            for proc in self.procs:
+                proc.start()
+            for _ in self.procs:
+                self.results.get(timeout=120)
         else:
-            with ThreadPoolExecutor(clients) as pool:
-                list(pool.map(lambda call: call(), calls))
-        return time.perf_counter() - started, time.process_time() - client0
-    ctx = multiprocessing.get_context("spawn")
-    ready, results, go = ctx.Queue(), ctx.Queue(), ctx.Event()
-    shares = [keys[i::clients] for i in range(clients)]
-    procs = [ctx.Process(target=_client_process, args=(target.cloud, target.url, AUTH, phase, share, body,
-                                                       ready, go, results)) for share in shares]
-    for proc in procs:
-        proc.start()
-    for _ in procs:
-        ready.get(timeout=60)
-    started = time.perf_counter()
-    go.set()
-    done = [results.get(timeout=600) for _ in procs]
-    for proc in procs:
-        proc.join()
-    return max(end for end, _ in done) - started, sum(cpu for _, cpu in done)
+            self.clients = [Client(target.cloud, target.url) for _ in range(n)]
+            self.pool = ThreadPoolExecutor(n)
+
+    def run(self, phase: str, keys: list[str]) -> tuple[float, float]:
+        """(elapsed seconds, clients' CPU seconds) of ``keys`` shared among the clients."""
+        shares = [keys[i :: self.n] for i in range(self.n)]
+        if self.mode == "thread":
+            cpu0, started = time.process_time(), time.perf_counter()
+            list(self.pool.map(lambda pair: [c() for c in pair[0].calls(phase, pair[1], self.body)],
+                               zip(self.clients, shares, strict=True)))
+            return time.perf_counter() - started, time.process_time() - cpu0
+        started = time.perf_counter()
+        for queue, share in zip(self.commands, shares, strict=True):
+            queue.put((phase, share))
+        done = [self.results.get(timeout=600) for _ in self.commands]
+        return max(end for end, _ in done) - started, sum(cpu for _, cpu in done)
+
+    def close(self) -> None:
+        if self.mode == "thread":
+            self.pool.shutdown()
+            return
+        for queue in self.commands:
+            queue.put(None)
+        for proc in self.procs:
+            proc.join(timeout=10)
 
 
-def measure(target: Target, phase: str, objects: int, clients: int, mode: str, body: bytes) -> dict[str, float]:
-    """Run one phase; ops/s, client CPU ms/op and server CPU ms/op."""
-    keys = [f"bench/{i:06d}.bin" for i in range(objects)]
-    server0 = cpu_seconds(target.proc.pid)
-    elapsed, client_cpu = run_calls(target, phase, keys, body, clients, mode)
-    server1 = cpu_seconds(target.proc.pid)
-    ops = 5 * max(objects // 100, 1) if phase.startswith("list") else objects
-    result = {"ops_per_s": ops / elapsed, "client_cpu_ms_per_op": 1000 * client_cpu / ops}
-    if server0 is not None and server1 is not None:
-        result["server_cpu_ms_per_op"] = 1000 * (server1 - server0) / ops
+def _result(ops: int, seconds: float, client_cpu: float, server_cpu: float | None,
+            latencies: list[float] | None = None) -> dict[str, float]:
+    result = {"ops_per_s": ops / seconds, "client_cpu_ms_per_op": 1000 * client_cpu / ops}
+    if server_cpu is not None:
+        result["server_cpu_ms_per_op"] = 1000 * server_cpu / ops
+    if latencies:
+        result["median_ms"] = 1000 * statistics.median(latencies)
+        result["p90_ms"] = 1000 * statistics.quantiles(latencies, n=10)[-1]
     return result
+
+
+def _server_cpu(targets: list[Target]) -> dict[str, float | None]:
+    return {t.name: cpu_seconds(t.proc.pid) for t in targets}
+
+
+def _delta(before: dict[str, float | None], after: dict[str, float | None], name: str) -> float | None:
+    start, end = before[name], after[name]
+    return None if start is None or end is None else end - start
+
+
+def sequential(targets: list[Target], phase: str, objects: int, body: bytes) -> dict[str, dict[str, float]]:
+    """One client per cloud, requests interleaved one by one (the order rotating), so load
+    changes on the machine hit every cloud alike. Ops/s = operations / time inside them."""
+    keys = [f"bench/{i:06d}.bin" for i in range(objects)]
+    calls = {t.name: t.client.calls(phase, keys, body) for t in targets}
+    latencies: dict[str, list[float]] = {t.name: [] for t in targets}
+    cpu = dict.fromkeys(calls, 0.0)
+    servers = _server_cpu(targets)
+    for i in range(len(calls[targets[0].name])):
+        for target in targets[i % len(targets):] + targets[: i % len(targets)]:
+            cpu0, started = time.process_time(), time.perf_counter()
+            calls[target.name][i]()
+            latencies[target.name].append(time.perf_counter() - started)
+            cpu[target.name] += time.process_time() - cpu0
+    after = _server_cpu(targets)
+    per_call = max(objects // 100, 1) if phase.startswith("list") else 1  # a listing walk is many pages
+    results = {}
+    for t in targets:
+        lat = latencies[t.name]
+        results[t.name] = _result(len(lat) * per_call, sum(lat), cpu[t.name], _delta(servers, after, t.name),
+                                  None if per_call > 1 else lat)
+    return results
+
+
+def concurrent(targets: list[Target], pools: dict[str, ClientPool], phase: str, objects: int,
+               block: int) -> dict[str, dict[str, float]]:
+    """Each cloud's client pool in turn on blocks of ``block`` keys (the order rotating)."""
+    keys = [f"bench/{i:06d}.bin" for i in range(objects)]
+    elapsed = {t.name: 0.0 for t in targets}
+    cpu = {t.name: 0.0 for t in targets}
+    servers = _server_cpu(targets)
+    for j, start in enumerate(range(0, objects, block)):
+        for target in targets[j % len(targets):] + targets[: j % len(targets)]:
+            seconds, client_cpu = pools[target.name].run(phase, keys[start : start + block])
+            elapsed[target.name] += seconds
+            cpu[target.name] += client_cpu
+    after = _server_cpu(targets)
+    return {t.name: _result(objects, elapsed[t.name], cpu[t.name], _delta(servers, after, t.name)) for t in targets}
 
 
 def median_of(rounds: list[dict[str, dict[str, float]]], name: str, phase: str, field: str) -> float | None:
@@ -214,6 +277,7 @@ def main() -> None:
                         help="the *_4 clients: separate processes (default) or threads of this one")
     parser.add_argument("--auth", choices=("v1", "v4"), default="v4", help="oss2's signature version")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--block", type=int, default=100, help="keys per turn of a cloud in the *_4 phases")
     parser.add_argument("--only", help="comma-separated clouds to measure (localcloud, moto, baseline)")
     parser.add_argument("--baseline", type=Path, help="also measure localcloud from this source tree (e.g. "
                         "`git archive <commit>` unpacked), interleaved")
@@ -236,25 +300,33 @@ def main() -> None:
     wanted = set(args.only.split(",")) if args.only else set(argvs)
     targets = [Target(cloud, argv) for cloud, argv in argvs.items() if cloud in wanted]
     rounds: list[dict[str, dict[str, float]]] = []
+    pools = {t.name: ClientPool(t, args.clients, args.mode, body) for t in targets}
     try:
         for number in range(args.rounds):
-            order = targets[number % len(targets):] + targets[: number % len(targets)]  # rotated: drift hits all alike
+            order = targets[number % len(targets):] + targets[: number % len(targets)]
             record: dict[str, Any] = {t.name: {} for t in targets}
             for phase in PHASES:
-                clients = args.clients if phase.endswith("_4") else 1
-                for target in order:
-                    record[target.name][phase] = measure(target, phase, args.objects, clients, args.mode, body)
+                if phase.endswith("_4"):
+                    measured = concurrent(order, pools, phase, args.objects, args.block)
+                else:
+                    measured = sequential(order, phase, args.objects, body)
+                for name, result in measured.items():
+                    record[name][phase] = result
             rounds.append(record)
             print(json.dumps({"round": number + 1, **record}, default=lambda x: round(x, 3)), flush=True)
     finally:
+        for pool in pools.values():
+            pool.close()
         for target in targets:
             target.stop()
     names = [t.name for t in targets]
     summary: dict[str, Any] = {
-        "objects": args.objects, "size_bytes": args.size, "clients": args.clients, "mode": args.mode, "auth": args.auth, "rounds": args.rounds,
+        "objects": args.objects, "size_bytes": args.size, "clients": args.clients, "mode": args.mode,
+        "auth": args.auth, "rounds": args.rounds, "block": args.block,
         "command": " ".join(["bench/oss_throughput.py", *sys.argv[1:]]),
         "median": {name: {phase: {field: median_of(rounds, name, phase, field)
-                                  for field in ("ops_per_s", "client_cpu_ms_per_op", "server_cpu_ms_per_op")}
+                                  for field in ("ops_per_s", "median_ms", "p90_ms", "client_cpu_ms_per_op",
+                                                "server_cpu_ms_per_op")}
                           for phase in PHASES} for name in names},
     }
     for other in names[1:]:
