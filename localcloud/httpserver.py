@@ -257,7 +257,7 @@ class _Connection:
         if bodiless:
             self.sock.sendall(payload)
         elif chunks is not None:
-            self.sock.sendall(payload + b"".join(chunks))
+            self._stream(payload, b"", iter(chunks), chunked=False)
         else:
             self._stream(payload, first, iterator, chunked)
         body = environ["wsgi.input"]
@@ -275,6 +275,12 @@ class _Connection:
         size = len(head)
         for chunk in itertools.chain((first,), rest):
             if not chunk:
+                continue
+            if len(chunk) >= COALESCE and not chunked:  # a large piece goes out as it is (no copy)
+                if pending:
+                    self.sock.sendall(b"".join(pending))
+                    pending, size = [], 0
+                self.sock.sendall(chunk)
                 continue
             piece = b"%x\r\n%s\r\n" % (len(chunk), chunk) if chunked else chunk
             pending.append(piece)

@@ -14,6 +14,9 @@ from localcloud.httpserver import HttpServer
 def echo(environ: dict[str, Any], start_response: Any) -> Any:
     """Answers the body it read; ``/stream`` answers a generator (no length: sent chunked)."""
     body = environ["wsgi.input"].read()
+    if environ["PATH_INFO"] == "/big":
+        start_response("200 OK", [("Content-Type", "application/octet-stream")])
+        return [b"h" * 10, bytes(range(256)) * 12288, b"t" * 10]  # 3 MiB between two small pieces
     if environ["PATH_INFO"] == "/stream":
         start_response("200 OK", [("Content-Type", "text/plain")])
         return (part for part in (b"ab", b"", b"cd"))
@@ -65,6 +68,14 @@ def test_a_generator_answer_is_sent_chunked(server: HttpServer) -> None:
     with socket.create_connection((server.host, server.port), timeout=5) as sock:
         answer = exchange(sock, b"GET /stream HTTP/1.1\r\nHost: x\r\n\r\n")
         assert b"Transfer-Encoding: chunked" in answer and answer.endswith(b"\r\n\r\nabcd")
+
+
+def test_a_large_answer_arrives_whole_with_its_length(server: HttpServer) -> None:
+    with socket.create_connection((server.host, server.port), timeout=5) as sock:
+        answer = exchange(sock, b"GET /big HTTP/1.1\r\nHost: x\r\n\r\n")
+        head, _, body = answer.partition(b"\r\n\r\n")
+        assert b"Content-Length: %d" % (20 + 256 * 12288) in head
+        assert body == b"h" * 10 + bytes(range(256)) * 12288 + b"t" * 10
 
 
 def test_garbage_is_answered_400_and_closed(server: HttpServer) -> None:
