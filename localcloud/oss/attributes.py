@@ -52,7 +52,7 @@ SYMLINK = "Symlink"
 ANONYMOUS_READS = frozenset({"GetObject", "HeadObject", "GetObjectMeta", "GetSymlink", "ListObjects",
                              "ListObjectsV2"})
 ANONYMOUS_WRITES = frozenset({
-    "PutObject", "DeleteObject", "DeleteMultipleObjects", "AppendObject", "CopyObject", "PutSymlink",
+    "PutObject", "PostObject", "DeleteObject", "DeleteMultipleObjects", "AppendObject", "CopyObject", "PutSymlink",
     "InitiateMultipartUpload", "UploadPart", "UploadPartCopy", "CompleteMultipartUpload",
     "AbortMultipartUpload", "ListParts",
 })

@@ -133,7 +133,10 @@ class OssService:
                 self.backend.bucket(req.bucket)  # OSS answers NoSuchBucket first
             raise unroutable from None
         if route.auth == FORM:
-            self.authenticator.authenticate_form(req.form_fields())
+            fields = req.form_fields()
+            unsigned = "ossaccesskeyid" not in fields and "x-oss-signature-version" not in fields
+            if not (unsigned and self.backend.anonymous_allowed(route.operation, req.bucket, "")):
+                self.authenticator.authenticate_form(fields)
         elif not (is_anonymous(signed) and self.backend.anonymous_allowed(route.operation, req.bucket, req.key)):
             self.authenticator.authenticate(signed, now=self.clock.now())
         return route

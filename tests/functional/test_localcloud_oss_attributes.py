@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import oss2
 import pytest
+import requests
 from oss2.models import Tagging, TaggingRule
 
 from localcloud import LocalCloud
@@ -197,3 +198,21 @@ def test_object_acl_overrides_the_bucket_acl(cloud: LocalCloud, bucket: oss2.Buc
     # and the ACL of a missing object is NoSuchKey
     with pytest.raises(oss2.exceptions.NoSuchKey):
         bucket.get_object_acl("missing.txt")
+
+
+def test_an_unsigned_form_upload_needs_a_public_read_write_bucket(cloud: LocalCloud, bucket: oss2.Bucket) -> None:
+    # given a form with no policy and no signature
+    def post() -> requests.Response:
+        return requests.post(f"{cloud.url}/bkt/", data={"key": "drop/a.txt"}, files={"file": ("a.txt", b"hi")},
+                             timeout=10)
+
+    # when posted to a public-read bucket, then AccessDenied and nothing stored
+    bucket.put_bucket_acl(oss2.BUCKET_ACL_PUBLIC_READ)
+    refused = post()
+    assert refused.status_code == 403 and "<Code>AccessDenied</Code>" in refused.text
+    assert not bucket.object_exists("drop/a.txt")
+
+    # when posted to a public-read-write bucket, then stored
+    bucket.put_bucket_acl(oss2.BUCKET_ACL_PUBLIC_READ_WRITE)
+    assert post().status_code == 204
+    assert bucket.get_object("drop/a.txt").read() == b"hi"
