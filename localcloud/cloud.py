@@ -116,6 +116,10 @@ class LocalCloud:
         for service in (self.dlc, self.eventbridge, self.eas, self.dsw, self.cms):  # cms last: alarms see the others' tick
             self.register(service)
         self.edge.mount("/api/predict/", self.eas.gateway)
+        if self.fc is not None:  # FC 3.0's InvokeFunction (POP, version 2023-03-30) through the runtime
+            from .fc.api import FcApiService
+
+            self.register(FcApiService(self.fc))
         self._standing_buckets: set[str] = set()
         self.tick_interval = tick_interval
         self._ticking = threading.Event()

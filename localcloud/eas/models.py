@@ -43,6 +43,7 @@ from .exceptions import (
     service_not_found,
 )
 from .groups import Group, GroupOps
+from .mirrors import Mirror, MirrorOps
 from .queries import page_of, parse_event_time, select_instances, select_services
 from .scaling import ScalingOps
 from .services import DELETING_SECONDS, STOPPING_SECONDS, Instance, Service, Version
@@ -50,7 +51,7 @@ from .services import DELETING_SECONDS, STOPPING_SECONDS, Instance, Service, Ver
 BUSY = ("Creating", "Stopping", "Deleting")
 
 
-class EasBackend(GroupOps, ScalingOps):
+class EasBackend(GroupOps, ScalingOps, MirrorOps):
     """All EAS resources of one account in one region."""
 
     def __init__(
@@ -65,11 +66,13 @@ class EasBackend(GroupOps, ScalingOps):
         self.lock = threading.RLock()
         self.services: dict[str, Service] = {}
         self.groups: dict[str, Group] = {}
+        self.mirrors: dict[str, Mirror] = {}
 
     def reset(self) -> None:
         with self.lock:
             self.services.clear()
             self.groups.clear()
+            self.mirrors.clear()
 
     # -- time ----------------------------------------------------------------------------------
     def sync(self, now: float | None = None) -> float:
@@ -80,6 +83,7 @@ class EasBackend(GroupOps, ScalingOps):
                 svc.advance(now)
                 if svc.phase == "Deleted":
                     del self.services[svc.name]
+                    self.forget_mirrors_of(svc.name)
                 elif svc.autoscaler is not None and svc.phase == "Active":
                     self._autoscale(svc, now)
             members = {s.group for s in self.services.values() if s.group}
@@ -317,6 +321,7 @@ class EasBackend(GroupOps, ScalingOps):
                     s.name: s.autoscaler.describe(s.name) for s in self.services.values() if s.autoscaler is not None
                 },
                 "profiles": {s.name: s.profile().to_dict() for s in self.services.values()},
+                "mirrors": [m.describe() for m in self.mirrors.values()],
             }
 
 
