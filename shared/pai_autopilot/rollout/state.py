@@ -9,7 +9,9 @@ the controller repairs (an index entry whose head record is terminal is dropped)
 
 Phases (Flagger/Argo vocabulary): ``initializing`` (canary not yet Running) → ``shadowing``
 (optional) → ``progressing`` ⇄ ``holding`` → ``promoting`` → ``watching`` → ``succeeded`` |
-``rolled_back`` | ``aborted``.
+``rolled_back`` | ``aborted``. The controller adds two intent phases, ``rolling_back`` and
+``finalising`` (recorded before their side effects, completed once applied; see
+:mod:`.lifecycle`).
 
 Example
 -------
@@ -39,6 +41,8 @@ from ..ledger import Ledger, Record
 PHASES = (
     "initializing", "shadowing", "progressing", "holding", "promoting", "watching",
     "succeeded", "rolled_back", "aborted",
+    # intents of the controller (rollout.lifecycle): recorded before their side effects
+    "rolling_back", "finalising",
 )
 TERMINAL_PHASES = frozenset({"succeeded", "rolled_back", "aborted"})
 ROLLOUTS_KIND = "rollouts/"
