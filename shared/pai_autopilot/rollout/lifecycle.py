@@ -35,7 +35,10 @@ from .gates import GateResult, Sample, evaluate
 from .policy import INTERVAL_TOLERANCE, Policy
 from .state import TERMINAL_PHASES
 
-Action = Literal["noop", "needs", "hold", "start_shadow", "step", "fail_check", "promote", "rollback", "revert", "finalise"]
+Action = Literal[
+    "noop", "needs", "hold", "start_shadow", "step", "fail_check", "promote", "rollback", "revert", "finalise",
+    "pause", "resume",
+]
 #: Recorded before their side effects; the completion record follows once they are applied.
 INTENT_PHASES = {"promoting": "watching", "rolling_back": None, "finalising": "succeeded"}
 ANALYSED_PHASES = frozenset({"shadowing", "progressing", "holding", "watching"})

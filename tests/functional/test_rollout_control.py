@@ -1,0 +1,80 @@
+"""Manual rollout commands (the ops API's control contract) against localcloud."""
+
+from __future__ import annotations
+
+import pytest
+
+from pai_autopilot.errors import InvalidInputError
+from pai_autopilot.rollout.control import RolloutCommandConflict, RolloutNotFound, apply_command
+
+from . import rollout_fixtures
+from .rollout_fixtures import HEALTHY
+
+rollout_env = rollout_fixtures.rollout_env
+
+
+def test_pause_holds_across_ticks_until_resume(rollout_env):
+    env = rollout_env
+    env.start("v2", HEALTHY)
+    env.tick()
+    rt = env.runtime()
+    paused = apply_command(rt, "demo", "pause", actor="alice", reason="freeze for the launch")
+    assert (paused["outcome"], paused["phase"], paused["canary_weight"]) == ("applied", "holding", 10)
+    assert apply_command(rt, "demo", "pause", actor="alice")["outcome"] == "noop"
+    for _ in range(3):  # healthy traffic, several intervals, past the progress deadline: nothing moves
+        env.traffic(200)
+        env.advance(120)
+        assert env.tick()["transitions"] == 0
+    assert env.weights()["demo_model_v2"] == 10
+    resumed = apply_command(env.runtime(), "demo", "resume", actor="alice")
+    assert (resumed["outcome"], resumed["phase"]) == ("applied", "progressing")
+    assert apply_command(env.runtime(), "demo", "resume", actor="alice")["outcome"] == "noop"
+    env.traffic(300)
+    env.advance(60)
+    env.tick()
+    assert env.weights()["demo_model_v2"] == 25
+    record = next(r for r in env.history() if r.data.get("paused"))
+    assert record.by == "alice" and record.data["reason"] == "pause by alice: freeze for the launch"
+
+
+def test_promote_jumps_to_100_and_rollback_inside_the_window_reverts(rollout_env):
+    env = rollout_env
+    env.start("v2", HEALTHY)
+    env.tick()
+    promoted = apply_command(env.runtime(), "demo", "promote", actor="ci", reason="hotfix")
+    assert (promoted["outcome"], promoted["phase"], promoted["canary_weight"]) == ("applied", "watching", 100)
+    assert env.weights() == {"demo_model": 0, "demo_model_v2": 100}
+    assert apply_command(env.runtime(), "demo", "promote", actor="ci")["outcome"] == "noop"
+    back = apply_command(env.runtime(), "demo", "rollback", actor="ci", reason="bad answers")
+    assert (back["outcome"], back["phase"], back["canary_weight"]) == ("applied", "rolled_back", 0)
+    assert env.weights() == {"demo_model": 100, "demo_model_v2": 0}
+    from pai_autopilot.serving.stable import read_stable
+
+    assert read_stable(env.runtime().ledger, "demo").version == "v1"
+    assert apply_command(env.runtime(), "demo", "rollback", actor="ci", reason="again")["outcome"] == "noop"
+    with pytest.raises(RolloutCommandConflict):
+        apply_command(env.runtime(), "demo", "pause", actor="ci")
+
+
+def test_abort_mid_rollout_is_recorded_with_actor_and_reason(rollout_env):
+    env = rollout_env
+    env.start("v2", HEALTHY)
+    env.tick()
+    result = apply_command(env.runtime(), "demo", "abort", actor="bob", reason="wrong model")
+    assert (result["outcome"], result["phase"], result["canary_weight"]) == ("applied", "aborted", 0)
+    assert env.weights() == {"demo_model": 100, "demo_model_v2": 0}
+    assert env.head().by == "bob" and "wrong model" in env.head().data["reason"]
+    assert apply_command(env.runtime(), "demo", "abort", actor="bob", reason="again")["outcome"] == "noop"
+
+
+def test_bad_commands_are_clear_errors(rollout_env):
+    env = rollout_env
+    rt = env.runtime()
+    with pytest.raises(RolloutNotFound, match="has no rollout"):
+        apply_command(rt, "demo", "promote", actor="ci")
+    with pytest.raises(RolloutNotFound, match="known: demo"):
+        apply_command(rt, "nope", "promote", actor="ci")
+    with pytest.raises(InvalidInputError, match="needs a reason"):
+        apply_command(rt, "demo", "abort", actor="ci")
+    with pytest.raises(InvalidInputError, match="unknown rollout action 'explode'"):
+        apply_command(rt, "demo", "explode", actor="ci")
