@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from . import rollout_fixtures
 from .rollout_fixtures import HEALTHY
 
@@ -80,3 +82,124 @@ def test_duplicated_and_overlapping_ticks_never_step_twice(rollout_env):
     results = [env.tick() for _ in range(3)]
     assert [r["transitions"] for r in results] == [1, 0, 0]
     assert [r.data["canary_weight"] for r in env.history()] == [0, 10, 25]
+
+
+class Hook:
+    """A webhook receiver answering ``status``; keeps every request (headers and JSON body)."""
+
+    def __init__(self) -> None:
+        self.status = 200
+        self.received: list[tuple[dict, dict]] = []
+
+    def __call__(self, environ, start_response):
+        import json
+
+        from werkzeug.wrappers import Request, Response
+
+        request = Request(environ)
+        self.received.append((dict(request.headers), json.loads(request.get_data() or b"{}")))
+        return Response("{}", status=self.status, content_type="application/json")(environ, start_response)
+
+
+@pytest.fixture
+def hook():
+    from localcloud.server import ThreadedServer
+
+    receiver = Hook()
+    server = ThreadedServer(receiver)
+    server.start()
+    receiver.url = server.url
+    yield receiver
+    server.stop()
+
+
+def test_a_canary_whose_smoke_request_fails_is_rolled_back_never_weighted(rollout_env):
+    env = rollout_env
+    env.config(smoke={"path": "/predict", "body": '{"x": 1}', "expect_status": 200})
+    env.start("v8", {"latency_ms": 0, "error_rate": 1.0, "error_status": 500})
+    env.tick()
+    head = env.head()
+    assert head.state == "rolled_back" and "smoke request failed: HTTP 500, expected HTTP 200" in head.data["reason"]
+    assert all(r.data["canary_weight"] == 0 for r in env.history())
+    assert env.weights() == {"demo_model": 100, "demo_model_v8": 0}
+
+
+def test_a_passing_smoke_request_lets_the_first_step_happen(rollout_env):
+    env = rollout_env
+    env.config(smoke={"path": "", "expect_status": 200})
+    env.start("v2", HEALTHY)
+    env.tick()
+    assert env.head().data["canary_weight"] == 10
+
+
+def test_confirm_promotion_503_holds_at_the_last_step_then_200_promotes(rollout_env, hook, monkeypatch):
+    env = rollout_env
+    monkeypatch.setenv("CONFIRM_URL", hook.url)
+    monkeypatch.setenv("CONFIRM_SECRET", "s3cret")
+    env.config(step_weights=[50, 100], webhooks=[{"type": "confirm_promotion", "url_env": "CONFIRM_URL",
+                                                  "secret_env": "CONFIRM_SECRET"}])
+    env.start("v2", HEALTHY)
+    env.tick()
+    hook.status = 503
+    for _ in range(2):
+        env.traffic(200)
+        env.advance(60)
+        env.tick()
+    head = env.head()
+    assert head.state == "holding" and "confirm_promotion answered HTTP 503" in head.data["reason"]
+    assert env.weights()["demo_model_v2"] == 50
+    headers, payload = hook.received[-1]
+    assert payload["type"] == "confirm_promotion" and payload["versions"] == {"canary": "v2", "stable": "v1"}
+    assert payload["last_gate"]["canary"]["requests"] > 0 and headers["X-Autopilot-Signature"].startswith("sha256=")
+    from pai_autopilot.rollout.hooks import sign
+
+    body = __import__("json").dumps(payload, separators=(",", ":")).encode()
+    assert headers["X-Autopilot-Signature"] == sign(body, secret="s3cret", timestamp=int(headers["X-Autopilot-Timestamp"]))
+    hook.status = 200
+    env.traffic(200)
+    env.advance(60)
+    env.tick()
+    assert env.head().state == "watching" and env.weights()["demo_model_v2"] == 100
+
+
+def test_shadowed_canary_with_30_percent_errors_rolls_back_during_shadowing(rollout_env):
+    env = rollout_env
+    env.config(shadow={"ratio": 50, "duration_seconds": 300})
+    env.start("v7", {"latency_ms": 0, "error_rate": 0.3})
+    env.tick()
+    assert env.head().state == "shadowing"
+    mirror = env.eas.describe_service_mirror(env.region, "demo_model").body
+    assert (mirror.ratio, mirror.target) == ("50", "demo_model_v7")
+    for _ in range(2):
+        served = env.traffic(300)
+        assert served == {"demo_model": 300}  # users only ever see the stable
+        env.advance(60)
+        env.tick()
+    head = env.head()
+    assert head.state == "rolled_back" and head.data["last_gate"]["canary"]["error_ratio"] > 0.15
+    assert all(r.data["canary_weight"] == 0 for r in env.history())
+    from alibabacloud_tea_openapi.exceptions import ClientException
+
+    with pytest.raises(ClientException):
+        env.eas.describe_service_mirror(env.region, "demo_model")  # the mirror is gone
+
+
+def test_a_breach_inside_the_watch_window_serves_the_previous_version_again_in_one_step(rollout_env):
+    env = rollout_env
+    env.config(step_weights=[100])
+    env.start("v6", HEALTHY)
+    env.tick()
+    assert env.head().state == "watching"
+    import requests
+
+    requests.put(f"{env.cloud.url}/_localcloud/eas/services/demo_model_v6/profile",
+                 json={"latency_ms": 0, "error_rate": 0.5}, timeout=5)
+    env.traffic(300)
+    env.advance(60)
+    result = env.tick()["rollouts"][0]
+    assert (result["action"], result["phase"]) == ("revert", "rolled_back")
+    assert env.weights() == {"demo_model": 100, "demo_model_v6": 0}
+    assert env.traffic(100) == {"demo_model": 100}
+    from pai_autopilot.serving.stable import read_stable
+
+    assert read_stable(env.runtime().ledger, "demo").version == "v1"
