@@ -126,6 +126,10 @@ _SPECS: dict[str, _Spec] = {
     "sdk_timeout_ms": _Spec(("AUTOPILOT_SDK_TIMEOUT_MS",), _parse_int(100, 600_000), 10_000),
     "lease_seconds": _Spec(("AUTOPILOT_LEASE_SECONDS",), _parse_int(1, 86_400), 900),
     "notify_per_minute": _Spec(("AUTOPILOT_NOTIFY_PER_MINUTE",), _parse_int(1, 100_000), 20),
+    # -- rollout (issue 12) --
+    "account_id": _Spec(("AUTOPILOT_ACCOUNT_ID", "FC_ACCOUNT_ID"), str),
+    "canary_function": _Spec(("AUTOPILOT_CANARY_FUNCTION",), str, "pai-autopilot-canary"),
+    "alarm_token": _Spec(("AUTOPILOT_ALARM_TOKEN",), str),
 }
 
 
@@ -145,6 +149,12 @@ class Settings:
     sdk_timeout_ms: int = 10_000
     lease_seconds: int = 900
     notify_per_minute: int = 20
+    #: The account id (FC sets FC_ACCOUNT_ID): the FC 3.0 endpoint is <account id>.<region>.fc.aliyuncs.com.
+    account_id: str | None = None
+    #: FC function name of the canary controller (what model_landed kicks).
+    canary_function: str = "pai-autopilot-canary"
+    #: Shared token of the CloudMonitor alarm callback URL (``?token=``); unset: the HTTP callback is refused.
+    alarm_token: str | None = dataclasses.field(default=None, repr=False)
 
     @property
     def is_local(self) -> bool:
