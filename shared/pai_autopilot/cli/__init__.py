@@ -7,6 +7,7 @@
     pai-autopilot local traffic --target GROUP_OR_SERVICE --qps N [--duration S]
     pai-autopilot wire [--dry-run]                   EventBridge rule + OSS lifecycle s deploy can't make
     pai-autopilot runs | run show RUN_ID | retrain PIPELINE VERSION [--force]   the ledger's runs
+    pai-autopilot rollouts | rollout show PIPELINE | rollout promote|abort|pause|resume|rollback PIPELINE
     pai-autopilot demo                               the whole story on localcloud, narrated
 
 Imports of localcloud, rich and the SDKs happen inside the commands that need them.
@@ -20,6 +21,7 @@ from . import control, traffic  # noqa: F401  (register `local` control and traf
 from .demo import demo
 from .local import local_app
 from .project import package, validate
+from .rollouts import register as register_rollouts
 from .runs import register as register_runs
 from .wire import wire
 
@@ -36,6 +38,7 @@ app.command()(demo)
 app.command()(wire)
 app.add_typer(local_app, name="local")
 register_runs(app)
+register_rollouts(app)  # rollouts | rollout show | rollout promote|abort|pause|resume|rollback (issue 12)
 
 
 def main() -> None:

@@ -143,6 +143,25 @@ def _decision(rt: Runtime, head: Record, action: str, said: str, now: float) -> 
     return Decision("resume", back, said, changes)
 
 
+def plan_command(rt: Runtime, pipeline: str, action: str, *, actor: str, reason: str | None = None) -> dict[str, Any]:
+    """What :func:`apply_command` would do (``--dry-run``): the same checks and errors, nothing written.
+
+    ``outcome`` is ``noop`` or ``would-apply``; ``phase``/``canary_weight`` are the ones it would record.
+    """
+    action, text = validate_command(pipeline, action, actor=actor, reason=reason)
+    said = f"{action} by {actor}" + (f": {text}" if text else "")
+    head = target_rollout(rt, pipeline)
+    decision = _decision(rt, head, action, said, rt.now())
+    if isinstance(decision, str):
+        return {**result_of(head, "noop", decision, action=action), "pipeline": pipeline}
+    from .lifecycle import completion_phase
+
+    planned = result_of(head, "would-apply", decision.reason, action=action)
+    planned["phase"] = completion_phase(decision, head.data.get("outcome"))
+    planned["canary_weight"] = decision.changes.get("canary_weight", head.data.get("canary_weight"))
+    return {**planned, "pipeline": pipeline}
+
+
 def apply_command(rt: Runtime, pipeline: str, action: str, *, actor: str, reason: str | None = None) -> dict[str, Any]:
     """Run one manual command on the pipeline's rollout (see the module docstring).
 
