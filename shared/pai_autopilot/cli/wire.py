@@ -18,8 +18,13 @@ def wire(
     function_prefix: Annotated[str, typer.Option(help="Prefix of the FC function names (s.yaml vars.prefix).")] = os.environ.get(
         "AUTOPILOT_NAME_PREFIX", "pai-autopilot"
     ),
+    alarm_callback_url: Annotated[
+        str | None,
+        typer.Option(help="HTTP trigger URL of the alarm function: the alarm rules' webhook (with ?token=$AUTOPILOT_ALARM_TOKEN). "
+                     "Default $AUTOPILOT_ALARM_CALLBACK_URL; unset: alarms reach the function through the default bus only."),
+    ] = None,
 ) -> None:
-    """Route PAI job events to job_events, expire old checkpoints, and check the ledger bucket.
+    """Route PAI job events to job_events, expire old checkpoints, keep the rollouts' alarm rules, check the ledger bucket.
 
     Idempotent: running it twice changes nothing the second time. Runs as s.yaml's post-deploy
     action. Exit 1 when a step is refused (e.g. a versioned ledger bucket); nothing is applied then.
@@ -47,8 +52,12 @@ def wire(
         raise typer.Exit(2)
     bucket = clients(settings, creds).bucket(settings.bucket or cfg.storage.bucket)
     eb = eventbridge_client(settings, creds)
+    cms = clients(settings, creds).cms
+    webhook = alarm_callback_url or os.environ.get("AUTOPILOT_ALARM_CALLBACK_URL") or None
+    if webhook and settings.alarm_token:
+        webhook += ("&" if "?" in webhook else "?") + "token=" + settings.alarm_token
     steps = wiring.plan(cfg, eventbridge=eb, bucket=bucket, region=settings.region, account_id=account,
-                        function_prefix=function_prefix)
+                        function_prefix=function_prefix, cms=cms, alarm_webhook=webhook)
     for step in steps:
         typer.echo(step.line())
     if any(step.action == "refuse" for step in steps):
@@ -57,6 +66,6 @@ def wire(
     if dry_run:
         typer.echo("dry run: nothing applied")
         return
-    wiring.apply(steps, eventbridge=eb, bucket=bucket)
+    wiring.apply(steps, eventbridge=eb, bucket=bucket, cms=cms)
     changed = sum(step.action in ("create", "update") for step in steps)
     typer.echo(f"applied {changed} change(s)" if changed else "nothing to change")
