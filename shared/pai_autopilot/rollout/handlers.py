@@ -39,7 +39,8 @@ def runtime(context: Any, settings: Settings | None = None, credentials: Any = N
 
     settings = settings or current_settings()
     creds = credentials or Credentials.from_env(context=context)
-    return Runtime(settings, load_config(settings.config_path), creds, request_id=getattr(context, "request_id", None))
+    return Runtime(settings, load_config(settings.config_path), creds, request_id=getattr(context, "request_id", None),
+                   now=lambda: time.time())  # read at call time (an emulator may move the clock)
 
 
 def kick_event(rollout: str, *, now: float | None = None) -> bytes:
