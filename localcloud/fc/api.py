@@ -49,7 +49,7 @@ def route_function(path: str) -> str | None:
 class FcApiService:
     """FC 3.0's InvokeFunction, served by a :class:`~.runtime.FcRuntime`."""
 
-    name = "fc-api"
+    name = "fc"
     version = "2023-03-30"
 
     def __init__(self, runtime: Any) -> None:
