@@ -60,7 +60,7 @@ class RolloutEnv:
     def __init__(self, cloud: Any) -> None:
         self.cloud = cloud
         self.region = cloud.region
-        self.env = cloud.env(BUCKET)
+        self.env = {**cloud.env(BUCKET), "AUTOPILOT_NOTIFY_PER_MINUTE": "10000"}
         self.settings = Settings.resolve(environ=self.env)
         self.clients = Clients(self.settings, Credentials.from_env(self.env))
         self.eas = self.clients.eas

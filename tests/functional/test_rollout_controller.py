@@ -10,9 +10,46 @@ from .rollout_fixtures import HEALTHY
 rollout_env = rollout_fixtures.rollout_env
 
 
-def test_healthy_canary_goes_10_25_50_100_then_watching_then_the_old_stable_retires(rollout_env):
+class Hook:
+    """A webhook receiver answering ``status``; keeps every request (headers and JSON body)."""
+
+    def __init__(self) -> None:
+        self.status = 200
+        self.received: list[tuple[dict, dict]] = []
+
+    def __call__(self, environ, start_response):
+        import json
+
+        from werkzeug.wrappers import Request, Response
+
+        request = Request(environ)
+        self.received.append((dict(request.headers), json.loads(request.get_data() or b"{}")))
+        return Response("{}", status=self.status, content_type="application/json")(environ, start_response)
+
+
+@pytest.fixture
+def hook():
+    from localcloud.server import ThreadedServer
+
+    receiver = Hook()
+    server = ThreadedServer(receiver)
+    server.start()
+    receiver.url = server.url
+    yield receiver
+    server.stop()
+
+
+
+
+def test_healthy_canary_goes_10_25_50_100_then_watching_then_the_old_stable_retires(rollout_env, hook, monkeypatch):
+    from alibabacloud_eas20210701 import models
+
     env = rollout_env
+    monkeypatch.setenv("ROLLOUT_NOTIFY_URL", hook.url)
+    env.notifications = [{"type": "webhook", "url_env": "ROLLOUT_NOTIFY_URL"}]
     env.start("v2", HEALTHY)
+    env.eas.create_service_auto_scaler(env.region, "demo_model", models.CreateServiceAutoScalerRequest(
+        min=1, max=4, scale_strategies=[models.CreateServiceAutoScalerRequestScaleStrategies(metric_name="qps", threshold=50)]))
     assert env.tick()["transitions"] == 1  # canary Running: first step
     for _ in range(3):
         served = env.traffic(1000)  # the gateway's seed is fixed: the split is reproducible
@@ -31,6 +68,13 @@ def test_healthy_canary_goes_10_25_50_100_then_watching_then_the_old_stable_reti
 
     stable = read_stable(env.runtime().ledger, "demo")
     assert (stable.version, stable.previous_version) == ("v2", "v1")
+    # the autoscaler now belongs to the new stable
+    assert env.eas.describe_service_auto_scaler(env.region, "demo_model_v2").body.max_replica == 4
+    # one notification per phase change, with the values
+    events = [body["event"] for _, body in hook.received]
+    assert events == ["rollout_progressing"] * 3 + ["rollout_watching", "rollout_succeeded"]
+    step = hook.received[1][1]
+    assert step["title"] == "demo v2: rollout progressing" and "5xx ratio" in step["details"]["canary"]
 
 
 def test_canary_answering_20_percent_errors_rolls_back_after_threshold_checks(rollout_env):
@@ -82,35 +126,6 @@ def test_duplicated_and_overlapping_ticks_never_step_twice(rollout_env):
     results = [env.tick() for _ in range(3)]
     assert [r["transitions"] for r in results] == [1, 0, 0]
     assert [r.data["canary_weight"] for r in env.history()] == [0, 10, 25]
-
-
-class Hook:
-    """A webhook receiver answering ``status``; keeps every request (headers and JSON body)."""
-
-    def __init__(self) -> None:
-        self.status = 200
-        self.received: list[tuple[dict, dict]] = []
-
-    def __call__(self, environ, start_response):
-        import json
-
-        from werkzeug.wrappers import Request, Response
-
-        request = Request(environ)
-        self.received.append((dict(request.headers), json.loads(request.get_data() or b"{}")))
-        return Response("{}", status=self.status, content_type="application/json")(environ, start_response)
-
-
-@pytest.fixture
-def hook():
-    from localcloud.server import ThreadedServer
-
-    receiver = Hook()
-    server = ThreadedServer(receiver)
-    server.start()
-    receiver.url = server.url
-    yield receiver
-    server.stop()
 
 
 def test_a_canary_whose_smoke_request_fails_is_rolled_back_never_weighted(rollout_env):

@@ -149,6 +149,19 @@ def _effects(rt: Runtime, head: Record, record: Record, decision: Decision, poli
     return extra
 
 
+_LIMITERS: dict[int, Any] = {}
+
+
+def _limiter(rt: Runtime) -> Any:
+    """One rate limiter per process and per ``notify_per_minute`` (phase changes of many rollouts share it)."""
+    from ..notify import RateLimiter
+
+    per_minute = rt.settings.notify_per_minute
+    if per_minute not in _LIMITERS:
+        _LIMITERS[per_minute] = RateLimiter(per_minute=per_minute)
+    return _LIMITERS[per_minute]
+
+
 def _notify(rt: Runtime, record: Record) -> None:
     d = record.data
     gate = d.get("last_gate") or {}
@@ -163,7 +176,7 @@ def _notify(rt: Runtime, record: Record) -> None:
         details["p-value"] = gate["p_value"]
     title = f"{d.get('pipeline')} {d.get('version')}: rollout {record.state.replace('_', ' ')}"
     try:
-        notify(rt.config.notifications, Notification(f"rollout_{record.state}", title, details))
+        notify(rt.config.notifications, Notification(f"rollout_{record.state}", title, details), limiter=_limiter(rt))
     except Exception as exc:  # a notice must never break the rollout
         get_logger().warning("rollout notification failed", error=type(exc).__name__)
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..errors import InvalidInputError
 from ..ledger import Record
 from ..log import bind, get_logger
 from ..runtime import Runtime
@@ -42,7 +43,8 @@ def policy_of(rt: Runtime, pipeline: str) -> Policy:
 def windows_of(head: Record, policy: Policy, now: float) -> dict[str, tuple[float, float]]:
     """The services a head needs analysed this tick, each with its window ``(start, now)``.
 
-    >>> from ..ledger import Record
+    >>> from ..errors import InvalidInputError
+from ..ledger import Record
     >>> head = Record(entity="rollouts/demo/ro", seq=1, state="progressing", at=0.0,
     ...               data={"canary_service": "c", "stable_service": "s", "analysis_from": 0.0})
     >>> windows_of(head, Policy(), now=60.0)
@@ -111,11 +113,22 @@ def advance_rollout(rt: Runtime, head: Record, obs: Observation, *, by: str = TI
     return apply_decision(rt, head, decision, policy, by=by, now=obs.now)
 
 
+#: Head reads in flight at once (each is an OSS LIST + GET; their latency, not CPU, bounds a tick).
+HEAD_READERS = 8
+
+
 def open_heads(rt: Runtime) -> list[Record]:
-    """The head of every open rollout (the index repaired: terminal or missing heads dropped)."""
+    """The head of every open rollout, read in parallel (the index repaired: terminal or missing heads dropped)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    entries = open_rollouts(rt.ledger)
+    if len(entries) > 1:
+        with ThreadPoolExecutor(min(HEAD_READERS, len(entries))) as pool:
+            found = list(pool.map(lambda e: read_head(rt.ledger, *e), entries))
+    else:
+        found = [read_head(rt.ledger, *e) for e in entries]
     heads = []
-    for pipeline, rid in open_rollouts(rt.ledger):
-        head = read_head(rt.ledger, pipeline, rid)
+    for (pipeline, rid), head in zip(entries, found):
         if head is None or head.state in TERMINAL_PHASES:
             drop_from_index(rt.ledger, pipeline, rid)
             continue
@@ -155,23 +168,27 @@ def run_tick(rt: Runtime) -> dict[str, Any]:
             intervals.append(policy.interval)
             windows.update(wanted)
     samples = fetch_samples(rt.clients.cms, windows, period=period_for(min(intervals))) if windows else {}
-    results = []
-    for head in known:
+    def one(head: Record) -> dict[str, Any]:
         d = head.data
         bind(correlation_id=head.correlation_id)
-        obs = Observation(now=now)
-        if d["canary_service"] in samples:
-            obs = Observation(now=now, canary=samples[d["canary_service"]], stable=samples.get(d.get("stable_service") or ""))
+        canary = samples.get(d["canary_service"])
+        obs = Observation(now=now, canary=canary, stable=samples.get(d.get("stable_service") or "") if canary else None)
         try:
-            results.append(advance_rollout(rt, head, obs))
-        except Exception as exc:
-            from ..errors import InvalidInputError
-
-            if not isinstance(exc, InvalidInputError):
-                raise  # transient: FC retries the tick; the ledger makes the retry safe
+            return advance_rollout(rt, head, obs)
+        except InvalidInputError as exc:  # the platform refused: log, keep the rollout open, go on
             log.error("rollout step refused by the platform", rollout_id=d.get("rollout_id"), error=str(exc))
-            results.append(result_of(head, "error", str(exc)))
             ensure_indexed(rt.ledger, d["pipeline"], d["rollout_id"])
+            return result_of(head, "error", str(exc))
+
+    # rollouts are independent (own ledger entity, own services): advance them side by side;
+    # a transient error (throttling, 5xx) propagates so FC retries the tick, which the ledger makes safe
+    if len(known) > 1:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(min(HEAD_READERS, len(known))) as pool:
+            results = list(pool.map(one, known))
+    else:
+        results = [one(h) for h in known]
     stopped = run_cleanups(rt, now)
     applied = [r for r in results if r["outcome"] == "applied"]
     log.info("canary tick", open_rollouts=len(heads), transitions=len(applied), analysed_services=len(windows),
