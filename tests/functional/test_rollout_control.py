@@ -78,3 +78,28 @@ def test_bad_commands_are_clear_errors(rollout_env):
         apply_command(rt, "demo", "abort", actor="ci")
     with pytest.raises(InvalidInputError, match="unknown rollout action 'explode'"):
         apply_command(rt, "demo", "explode", actor="ci")
+
+
+def test_rollback_after_the_watch_window_redeploys_the_previous_version_through_a_new_rollout(rollout_env):
+    env = rollout_env
+    env.config(step_weights=[100], watch_window_seconds=60)
+    env.start("v2", HEALTHY)
+    env.tick()
+    env.advance(60)
+    env.tick()
+    assert env.head().state == "succeeded"
+    env.advance(30)  # demo_model (v1) is Stopped
+    assert env.status("demo_model") == "Stopped"
+    dry = __import__("pai_autopilot.rollout.control", fromlist=["plan_command"]).plan_command(
+        env.runtime(), "demo", "rollback", actor="ci", reason="v2 regressed")
+    assert dry["outcome"] == "would-apply" and env.status("demo_model") == "Stopped"
+    back = apply_command(env.runtime(), "demo", "rollback", actor="ci", reason="v2 regressed")
+    assert (back["outcome"], back["version"], back["phase"]) == ("applied", "v1", "initializing")
+    assert apply_command(env.runtime(), "demo", "rollback", actor="ci", reason="again")["outcome"] == "noop"
+    env.advance(10)  # v1 Running again: the new rollout promotes it (single step) through the same path
+    result = env.tick()["rollouts"][0]
+    assert (result["version"], result["phase"]) == ("v1", "watching")
+    assert env.weights() == {"demo_model": 100, "demo_model_v2": 0}
+    from pai_autopilot.serving.stable import read_stable
+
+    assert read_stable(env.runtime().ledger, "demo").version == "v1"

@@ -12,15 +12,17 @@ the controller's ticks (:mod:`.apply`), and is idempotent: repeating it returns
 ``pause``    hold where it is, across ticks, until ``resume`` (gates and deadlines stop)
 ``resume``   continue from the paused phase; the progress deadline restarts
 ``rollback`` before promotion: like abort, ends ``rolled_back``; inside the watch window: revert
-             to the previous version in one step
+             to the previous version in one step; after it: redeploy the previous version
+             through a new rollout
 ============ ================================================================================
 
 ``abort`` and ``rollback`` need a reason. Errors: :class:`RolloutNotFound` (HTTP 404: the
 pipeline has no rollout to act on), :class:`RolloutCommandConflict` (409: the command does not
 apply in the rollout's phase), :class:`~pai_autopilot.errors.InvalidInputError` (422: bad input).
 
-Not automated yet: ``rollback`` after the watch window (the previous version was retired)
-answers 409 naming what to do, instead of redeploying the previous version.
+``rollback`` after the watch window: the previous version (scaled to zero at retirement) is
+started again and comes back through a new rollout (same steps, gates and watch window); when it
+was deleted (``retire: delete``) the answer is 409 naming what to do.
 
 Example
 -------
@@ -42,7 +44,7 @@ from ..runtime import Runtime
 from . import traffic
 from .apply import apply_decision, result_of
 from .lifecycle import Decision, promote, rollback
-from .state import ROLLOUTS_KIND, TERMINAL_PHASES, open_rollout_of, read_head
+from .state import ROLLOUTS_KIND, TERMINAL_PHASES, advance, open_rollout_of, read_head, rollout_id
 from .tick import policy_of
 
 ACTIONS = ("promote", "abort", "pause", "resume", "rollback")
@@ -99,6 +101,43 @@ def target_rollout(rt: Runtime, pipeline: str) -> Record:
     return max(heads, key=lambda h: h.at)
 
 
+REDEPLOY = Decision("noop", reason="redeploy the previous version")  # a marker: see _redeploy
+
+
+def _redeploy(rt: Runtime, head: Record, said: str, actor: str, *, dry_run: bool = False) -> dict[str, Any]:
+    """Rollback after the watch window: the retired previous version comes back through a new rollout.
+
+    Its service (scaled to zero at retirement) is started again and a rollout opened with it as the
+    canary and today's version as the stable: the same steps, gates and watch window as any
+    version. Its rollout id comes from ``"<version>#redeploy-<n>"`` (the version's own rollout id is taken).
+    """
+    from .state import RolloutSpec, open_rollout
+
+    d = head.data
+    previous, service, current = d.get("stable_version"), d.get("stable_service"), d["canary_service"]
+    if not previous or not service:
+        raise RolloutCommandConflict(f"rollout {d['rollout_id']} replaced nothing: there is no previous version")
+    status = traffic.status(rt, service)
+    if status in ("Deleted", "Deleting"):
+        raise RolloutCommandConflict(f"{service} ({previous}) was deleted at retirement (rollout.retire: delete): "
+                                     f"land its model again (models/{d['pipeline']}/{previous}/_SUCCESS)")
+    n = 1 + sum(1 for e in rt.ledger.entities(f"{ROLLOUTS_KIND}{d['pipeline']}/") if "-redeploy-" in e)
+    spec = RolloutSpec(pipeline=d["pipeline"], version=previous, group=d["group"], canary_service=service,
+                       stable_service=current, stable_version=d["version"], rollout_key=f"{previous}#redeploy-{n}")
+    planned = {"outcome": "would-apply" if dry_run else "applied", "action": "rollback", "pipeline": d["pipeline"],
+               "version": previous, "phase": "initializing", "canary_weight": 0,
+               "reason": f"{said}: redeploy {previous} ({service}, {status}) through a new rollout replacing {d['version']}"}
+    if dry_run:
+        return {**planned, "rollout_id": rollout_id(d["pipeline"], spec.rollout_key or previous)}
+    if status == "Stopped":
+        traffic.start(rt, service)
+    traffic.release(rt, service, 0)
+    opened = open_rollout(rt.ledger, spec, correlation_id=head.correlation_id, by=actor)
+    extra = {"redeploy_of": d["rollout_id"], "reason": planned["reason"]}
+    record = advance(rt.ledger, opened, "initializing", extra, by=actor)
+    return {**planned, "rollout_id": record.data["rollout_id"]}
+
+
 def _decision(rt: Runtime, head: Record, action: str, said: str, now: float) -> Decision | str:
     """The decision for a command on ``head``, or the reason it is a no-op (a str)."""
     phase, d = head.state, head.data
@@ -119,10 +158,12 @@ def _decision(rt: Runtime, head: Record, action: str, said: str, now: float) -> 
         if phase in IN_FLIGHT:
             raise RolloutCommandConflict(f"rollout {d['rollout_id']} is {phase}: retry in a moment")
         if phase == "succeeded":
-            raise RolloutCommandConflict(
-                f"the watch window of {d['version']} is over and {d.get('stable_service')} was retired: "
-                f"redeploy {d.get('stable_version')} by landing its model again (models/{d['pipeline']}/"
-                f"{d.get('stable_version')}/_SUCCESS); automatic redeploy is not built yet")
+            if action == "abort":
+                raise RolloutCommandConflict(f"rollout {d['rollout_id']} succeeded: use rollback to go back to "
+                                             f"{d.get('stable_version')}")
+            return REDEPLOY
+        if d.get("redeploy_of") and action == "rollback":
+            return f"already going back to {d['version']} (redeploy of rollout {d['redeploy_of']}, phase {phase})"
         return rollback(said, outcome=outcome, revert=phase == "watching", paused=False)
     if action == "pause":
         if closed or phase in IN_FLIGHT or phase == "rolling_back":
@@ -154,6 +195,8 @@ def plan_command(rt: Runtime, pipeline: str, action: str, *, actor: str, reason:
     decision = _decision(rt, head, action, said, rt.now())
     if isinstance(decision, str):
         return {**result_of(head, "noop", decision, action=action), "pipeline": pipeline}
+    if decision is REDEPLOY:
+        return _redeploy(rt, head, said, actor, dry_run=True)
     from .lifecycle import completion_phase
 
     planned = result_of(head, "would-apply", decision.reason, action=action)
@@ -176,6 +219,8 @@ def apply_command(rt: Runtime, pipeline: str, action: str, *, actor: str, reason
         decision = _decision(rt, head, action, said, now)
         if isinstance(decision, str):
             return {**result_of(head, "noop", decision, action=action), "pipeline": pipeline}
+        if decision is REDEPLOY:
+            return _redeploy(rt, head, said, actor)
         result = apply_decision(rt, head, decision, policy_of(rt, pipeline), by=actor, now=now)
         if result["outcome"] == "applied":
             return {**result, "action": action, "pipeline": pipeline}

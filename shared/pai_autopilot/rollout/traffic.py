@@ -98,6 +98,11 @@ def stop_mirror(rt: Runtime, source: str) -> None:
           tolerate=GONE_CODES)
 
 
+def start(rt: Runtime, service: str) -> None:
+    """StartService (a stopped service comes back); a service not stopped is fine."""
+    _call(f"StartService {service}", rt.clients.eas.start_service, rt.settings.region, service, tolerate=(WRONG_STATUS,))
+
+
 def stop(rt: Runtime, service: str) -> None:
     """StopService (scale to zero); a stopped or missing service is fine."""
     _call(f"StopService {service}", rt.clients.eas.stop_service, rt.settings.region, service,
