@@ -218,3 +218,20 @@ def test_a_breach_inside_the_watch_window_serves_the_previous_version_again_in_o
     from pai_autopilot.serving.stable import read_stable
 
     assert read_stable(env.runtime().ledger, "demo").version == "v1"
+
+
+def test_pre_rollout_webhook_gates_the_first_step_and_post_rollout_hears_the_end(rollout_env, hook, monkeypatch):
+    env = rollout_env
+    monkeypatch.setenv("HOOK_URL", hook.url)
+    env.config(step_weights=[100], webhooks=[{"type": "pre_rollout", "url_env": "HOOK_URL"},
+                                             {"type": "post_rollout", "url_env": "HOOK_URL"}])
+    env.start("v2", HEALTHY)
+    hook.status = 500
+    assert env.tick()["transitions"] == 0 and env.head().state == "initializing"  # waits, no weight
+    hook.status = 200
+    env.tick()
+    assert env.head().state == "watching"
+    apply_command = __import__("pai_autopilot.rollout.control", fromlist=["apply_command"]).apply_command
+    apply_command(env.runtime(), "demo", "rollback", actor="ci", reason="drill")
+    kinds = [(body["type"], body["phase"]) for _, body in hook.received]
+    assert kinds == [("pre_rollout", "initializing"), ("pre_rollout", "initializing"), ("post_rollout", "rolled_back")]
