@@ -74,6 +74,7 @@ class RolloutEnv:
     def runtime(self) -> Runtime:
         doc = json.loads(json.dumps(BASE_CONFIG))
         doc["pipelines"]["demo"]["rollout"] = self.rollout_cfg
+        doc["pipelines"]["demo"]["serving"].update(getattr(self, "serving", {}))
         doc["notifications"] = getattr(self, "notifications", [])
         cfg = parse_config(yaml.safe_dump(doc))
         rt = Runtime(self.settings, cfg, Credentials.from_env(self.env), request_id="test", now=self.cloud.clock.now)

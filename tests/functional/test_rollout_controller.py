@@ -235,3 +235,20 @@ def test_pre_rollout_webhook_gates_the_first_step_and_post_rollout_hears_the_end
     apply_command(env.runtime(), "demo", "rollback", actor="ci", reason="drill")
     kinds = [(body["type"], body["phase"]) for _, body in hook.received]
     assert kinds == [("pre_rollout", "initializing"), ("pre_rollout", "initializing"), ("post_rollout", "rolled_back")]
+
+
+def test_the_canary_instances_follow_its_weight(rollout_env):
+    env = rollout_env
+    env.config(step_weights=[25, 50, 100])
+    env.serving = {"instances": 4}  # the stable's size; the canary gets ceil(4 × weight / 100)
+    env.start("v2", HEALTHY)
+    env.tick()
+    counts = [env.eas.describe_service(env.region, "demo_model_v2").body.total_instance]
+    for _ in range(2):
+        env.traffic(300)
+        env.advance(60)
+        env.tick()
+        counts.append(env.eas.describe_service(env.region, "demo_model_v2").body.total_instance)
+    assert env.head().state == "watching"
+    assert [r.data["canary_instances"] for r in env.history() if r.state in ("progressing", "promoting")] == [1, 2, 4]
+    assert counts == [1, 2, 4]
