@@ -130,6 +130,7 @@ _SPECS: dict[str, _Spec] = {
     "account_id": _Spec(("AUTOPILOT_ACCOUNT_ID", "FC_ACCOUNT_ID"), str),
     "canary_function": _Spec(("AUTOPILOT_CANARY_FUNCTION",), str, "pai-autopilot-canary"),
     "alarm_token": _Spec(("AUTOPILOT_ALARM_TOKEN",), str),
+    "kick_wait_seconds": _Spec(("AUTOPILOT_KICK_WAIT_SECONDS",), _parse_int(0, 900), 90),
 }
 
 
@@ -155,6 +156,9 @@ class Settings:
     canary_function: str = "pai-autopilot-canary"
     #: Shared token of the CloudMonitor alarm callback URL (``?token=``); unset: the HTTP callback is refused.
     alarm_token: str | None = dataclasses.field(default=None, repr=False)
+    #: A kick waits up to this long (polling) for the new canary to be Running, so the first step
+    #: follows readiness at once instead of the next timer (keep it below the canary function's timeout).
+    kick_wait_seconds: int = 90
 
     @property
     def is_local(self) -> bool:

@@ -51,7 +51,7 @@ def env(cloud):
     return rt
 
 
-def serve(cloud, rt, version: str, canary_profile: dict) -> str:
+def serve(cloud, rt, version: str, canary_profile: dict, *, canary_startup: float = 0) -> str:
     """Stable v1 at 100, the canary at 0 in group demo, the rollout opened (what model_landed leaves)."""
     from pai_autopilot.rollout.state import RolloutSpec, open_rollout, rollout_id
     from pai_autopilot.serving.stable import record_stable
@@ -59,9 +59,9 @@ def serve(cloud, rt, version: str, canary_profile: dict) -> str:
     eas = rt.clients.eas
     for name, profile in (("demo_model", {"latency_ms": 1, "sleep_scale": 0}), (f"demo_model_{version}", canary_profile)):
         body = {"metadata": {"name": name, "instance": 1, "group": "demo"}, "containers": [{"image": "i", "port": 8000}],
-                "localcloud": {**profile, "startup_seconds": 0}}
+                "localcloud": {"startup_seconds": 0, **profile}}
         eas.create_service(models.CreateServiceRequest(body=json.dumps(body)))
-    cloud.advance(3)
+    cloud.advance(3)  # the stable is Running (a canary with startup_seconds is not yet)
     eas.release_service(cloud.region, "demo_model", models.ReleaseServiceRequest(weight=100, traffic_state="grouping"))
     eas.release_service(cloud.region, f"demo_model_{version}", models.ReleaseServiceRequest(weight=0, traffic_state="grouping"))
     record_stable(rt.ledger, "demo", version="v1", service="demo_model", reason="first version")
@@ -88,8 +88,8 @@ def test_the_kick_takes_the_first_step_within_seconds_and_the_timer_the_next(clo
 
     rid = serve(cloud, env, "v2", {"latency_ms": 1, "sleep_scale": 0})
     started = time.monotonic()
-    kick(env, rid)
-    kick(env, rid)  # a repeated kick (same task id) is one invocation
+    kick(env, "demo", rid)
+    kick(env, "demo", rid)  # a repeated kick (same task id) is one invocation
     assert cloud.fc.wait_idle(60)
     took = time.monotonic() - started
     assert head(env, rid).data["canary_weight"] == 10 and took < 15, took
@@ -109,7 +109,7 @@ def test_a_cloudmonitor_alarm_during_the_canary_rolls_it_back_through_the_alarm_
     for rule in wanted_rules(env.config, webhook=None):  # what `wire` creates
         apply_rule(env.clients.cms, rule)
     rid = serve(cloud, env, "v5", {"latency_ms": 1, "sleep_scale": 0, "error_rate": 0.9})
-    kick(env, rid)
+    kick(env, "demo", rid)
     assert cloud.fc.wait_idle(60) and head(env, rid).data["canary_weight"] == 10
     for _ in range(3):
         traffic(cloud, 300)
@@ -124,3 +124,20 @@ def test_a_cloudmonitor_alarm_during_the_canary_rolls_it_back_through_the_alarm_
     assert alarm_runs and all(r["status"] == "succeeded" for r in alarm_runs)
     weights = {s.service_name: s.weight for s in env.clients.eas.list_services(models.ListServicesRequest(group_name="demo")).body.services}
     assert weights == {"demo_model": 100, "demo_model_v5": 0}
+
+
+def test_a_kick_that_lands_before_the_canary_is_ready_takes_the_first_step_once_it_is(cloud, env):
+    from pai_autopilot.rollout.handlers import kick
+
+    rid = serve(cloud, env, "v9", {"latency_ms": 1, "sleep_scale": 0, "startup_seconds": 8})
+    assert head(env, rid).state == "initializing"
+    kick(env, "demo", rid)
+    deadline = time.monotonic() + 20
+    while not cloud.fc.invocation_records("pai-autopilot-canary") and time.monotonic() < deadline:
+        time.sleep(0.2)  # the kick's invocation has started: now the canary becomes ready
+    time.sleep(0.5)
+    cloud.clock.advance(10)
+    assert cloud.fc.wait_idle(60)
+    (record,) = cloud.fc.invocation_records("pai-autopilot-canary")
+    assert record["result"]["kick"]["polls"] >= 1
+    assert head(env, rid).data["canary_weight"] == 10  # no timer fired: the clock moved 10 s, not a minute

@@ -19,6 +19,6 @@ def test_the_canary_timer_sample_parses_as_a_timer_tick():
 
 def test_the_kick_sample_is_what_kick_event_builds():
     sample = parse_event(load_event("timerCanaryKick.json"))
-    built = parse_event(kick_event("ro-demo-v2-de6f5759", now=1714557607.0))
+    built = parse_event(kick_event("demo", "ro-demo-v2-de6f5759", now=1714557607.0))
     assert sample == built and built.trigger_name == KICK_TRIGGER
-    assert built.payload_json() == {"rollout_id": "ro-demo-v2-de6f5759"}
+    assert built.payload_json() == {"pipeline": "demo", "rollout_id": "ro-demo-v2-de6f5759"}

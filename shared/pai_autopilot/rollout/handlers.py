@@ -11,7 +11,7 @@
 Example
 -------
 >>> import json
->>> json.loads(kick_event("ro-demo-v2-de6f5759", now=0.0))["triggerName"]
+>>> json.loads(kick_event("demo", "ro-demo-v2-de6f5759", now=0.0))["triggerName"]
 'kick'
 """
 
@@ -43,20 +43,23 @@ def runtime(context: Any, settings: Settings | None = None, credentials: Any = N
                    now=lambda: time.time())  # read at call time (an emulator may move the clock)
 
 
-def kick_event(rollout: str, *, now: float | None = None) -> bytes:
+def kick_event(pipeline: str, rollout: str, *, now: float | None = None) -> bytes:
     """The event of a kick: a timer event whose trigger is ``kick`` and whose payload names the rollout."""
     at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() if now is None else now))
     return json.dumps({"triggerTime": at, "triggerName": KICK_TRIGGER,
-                       "payload": json.dumps({"rollout_id": rollout})}).encode()
+                       "payload": json.dumps({"pipeline": pipeline, "rollout_id": rollout})}).encode()
 
 
-def kick(rt: Any, rollout: str) -> str:
-    """Invoke the canary function asynchronously now (FC 3.0 InvokeFunction); the FC request id."""
+def kick(rt: Any, pipeline: str, rollout: str) -> str:
+    """Invoke the canary function asynchronously now (FC 3.0 InvokeFunction); the FC request id.
+
+    ``x-fc-async-task-id`` is ``kick-<rollout id>``: one kick per rollout however often this runs.
+    """
     from alibabacloud_fc20230330 import models
     from darabonba.runtime import RuntimeOptions
 
     headers = models.InvokeFunctionHeaders(x_fc_invocation_type="Async", x_fc_async_task_id=f"kick-{rollout}")
-    request = models.InvokeFunctionRequest(body=kick_event(rollout, now=rt.now()), qualifier="LATEST")
+    request = models.InvokeFunctionRequest(body=kick_event(pipeline, rollout, now=rt.now()), qualifier="LATEST")
     try:
         response = rt.clients.fc.invoke_function_with_options(rt.settings.canary_function, request, headers, RuntimeOptions())
     except Exception as exc:
@@ -64,15 +67,51 @@ def kick(rt: Any, rollout: str) -> str:
     return str((response.headers or {}).get("x-fc-request-id", ""))
 
 
-def on_canary(event: bytes | str, context: Any, *, settings: Settings | None = None, credentials: Any = None) -> dict[str, Any]:
-    """One tick of the controller, from the timer or a kick."""
+KICK_POLL_SECONDS = 2.0
+
+
+def _kicked_rollout(event: TimerEvent) -> tuple[str, str] | None:
+    """(pipeline, rollout id) named by a kick's payload, or None."""
+    try:
+        payload = json.loads(event.payload or "{}")
+    except ValueError:
+        return None
+    if not isinstance(payload, dict):
+        return None
+    pipeline, rid = payload.get("pipeline"), payload.get("rollout_id")
+    return (pipeline, rid) if isinstance(pipeline, str) and isinstance(rid, str) and pipeline and rid else None
+
+
+def on_canary(event: bytes | str, context: Any, *, settings: Settings | None = None, credentials: Any = None,
+              sleep: Any = time.sleep) -> dict[str, Any]:
+    """One tick of the controller, from the timer or a kick.
+
+    A kick names the rollout just opened: while its canary is still starting (``initializing``),
+    the tick is repeated every few seconds for up to ``kick_wait_seconds``, so the first step
+    follows the canary's readiness at once; the timer covers whatever is left.
+    """
+    from .state import read_head
     from .tick import run_tick
 
     parsed = parse_event(event)
     if not isinstance(parsed, TimerEvent):
         raise EventParseError(f"canary expects a timer event (or a kick), got a {type(parsed).__name__}")
     bind(trigger=parsed.trigger_name)
-    return run_tick(runtime(context, settings, credentials))
+    rt = runtime(context, settings, credentials)
+    result = run_tick(rt)
+    kicked = _kicked_rollout(parsed) if parsed.trigger_name == KICK_TRIGGER else None
+    if kicked is None:
+        return result
+    deadline = time.monotonic() + rt.settings.kick_wait_seconds
+    polls = 0
+    while time.monotonic() < deadline:
+        head = read_head(rt.ledger, *kicked)
+        if head is None or head.state != "initializing":
+            break
+        sleep(KICK_POLL_SECONDS)
+        polls += 1
+        result = run_tick(rt)
+    return {**result, "kick": {"rollout_id": kicked[1], "polls": polls}}
 
 
 def _http(status: int, body: dict[str, Any]) -> dict[str, Any]:
