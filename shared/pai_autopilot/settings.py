@@ -22,6 +22,13 @@ AUTOPILOT_LEASE_SECONDS    how long a claim blocks others before a retry     ``9
                            may take it over (a crashed invocation)
 AUTOPILOT_NOTIFY_PER_MINUTE notifications per target per minute (per FC       ``20``
                            instance); a burst beyond is dropped
+AUTOPILOT_ACCOUNT_ID       account id: the FC 3.0 endpoint of the canary     ``FC_ACCOUNT_ID``
+                           kick (``<id>.<region>.fc.aliyuncs.com``)
+AUTOPILOT_CANARY_FUNCTION  FC function name of the canary controller         ``pai-autopilot-canary``
+AUTOPILOT_ALARM_TOKEN      ``?token=`` of the alarm function's HTTP          unset (callback refused)
+                           callback URL
+AUTOPILOT_KICK_WAIT_SECONDS a kicked canary tick polls this long for the     ``90``
+                           new canary to be Running
 ========================== ================================================= =====================
 
 Example
