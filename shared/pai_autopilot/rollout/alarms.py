@@ -22,6 +22,7 @@ Example
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 from typing import Any
 
@@ -90,9 +91,7 @@ def handle_alarm(rt: Runtime, alarm: CmsAlarm) -> dict[str, Any]:
     if result["outcome"] == "notified":
         notify(rt.config.notifications, Notification("rollout_alarm", f"Alarm on {service}", {"alarm": text}))
     if claim is not None:
-        try:
+        with contextlib.suppress(LedgerConflict):  # a concurrent delivery marked it first
             rt.ledger.append(key, "handled", {**facts, "result": result["outcome"]}, after=claim, by=f"alarm:{alarm.rule_id}")
-        except LedgerConflict:
-            pass  # a concurrent delivery marked it first
     log.info("alarm handled", service=service, outcome=result["outcome"])
     return result

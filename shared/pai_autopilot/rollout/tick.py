@@ -128,7 +128,7 @@ def open_heads(rt: Runtime) -> list[Record]:
     else:
         found = [read_head(rt.ledger, *e) for e in entries]
     heads = []
-    for (pipeline, rid), head in zip(entries, found):
+    for (pipeline, rid), head in zip(entries, found, strict=True):
         if head is None or head.state in TERMINAL_PHASES:
             drop_from_index(rt.ledger, pipeline, rid)
             continue
