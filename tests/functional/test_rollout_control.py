@@ -103,3 +103,18 @@ def test_rollback_after_the_watch_window_redeploys_the_previous_version_through_
     from pai_autopilot.serving.stable import read_stable
 
     assert read_stable(env.runtime().ledger, "demo").version == "v1"
+
+
+def test_a_rolled_back_canary_is_stopped_cleanup_after_later(rollout_env):
+    env = rollout_env
+    env.config(cleanup_after_seconds=120)
+    env.start("v3", HEALTHY)
+    env.tick()
+    apply_command(env.runtime(), "demo", "abort", actor="ci", reason="drill")
+    env.advance(60)
+    assert env.tick()["cleaned_up"] == [] and env.status("demo_model_v3") == "Running"
+    env.advance(61)
+    assert env.tick()["cleaned_up"] == ["demo_model_v3"]
+    assert env.status("demo_model_v3") in ("Stopping", "Stopped")
+    env.advance(60)
+    assert env.tick()["cleaned_up"] == []  # once
