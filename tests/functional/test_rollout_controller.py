@@ -139,12 +139,17 @@ def test_a_canary_whose_smoke_request_fails_is_rolled_back_never_weighted(rollou
     assert env.weights() == {"demo_model": 100, "demo_model_v8": 0}
 
 
-def test_a_passing_smoke_request_lets_the_first_step_happen(rollout_env):
+def test_a_passing_smoke_request_lets_the_first_step_happen(rollout_env, capsys):
+    import json
+
     env = rollout_env
     env.config(smoke={"path": "", "expect_status": 200})
-    env.start("v2", HEALTHY)
-    env.tick()
+    env.start("v2", {**HEALTHY, "require_token": True})  # the canary answers only with its token
+    result = env.tick()
     assert env.head().data["canary_weight"] == 10
+    token = env.eas.describe_service(env.region, "demo_model_v2").body.access_token
+    seen = json.dumps([r.data for r in env.history()]) + json.dumps(result) + capsys.readouterr().out
+    assert token and token not in seen  # the token was sent, and left no trace
 
 
 def test_confirm_promotion_503_holds_at_the_last_step_then_200_promotes(rollout_env, hook, monkeypatch):
