@@ -81,7 +81,9 @@ def handle_alarm(rt: Runtime, alarm: CmsAlarm) -> dict[str, Any]:
         d = head.data
         if d.get("canary_service") != service or d.get("pipeline") not in rt.config.pipelines:
             continue
-        if head.state == "watching":
+        if head.state == "finalising":  # the old stable is being retired: nothing to revert to
+            continue
+        if head.state in ("promoting", "watching"):
             decision = rollback(f"{text} inside the watch window: reverting", revert=True, alarm=facts)
         else:
             decision = rollback(f"{text} during the canary", alarm=facts)
