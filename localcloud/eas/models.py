@@ -45,13 +45,14 @@ from .exceptions import (
 from .groups import Group, GroupOps
 from .mirrors import Mirror, MirrorOps
 from .queries import page_of, parse_event_time, select_instances, select_services
+from .resources import ResourceGroup, ResourceOps
 from .scaling import ScalingOps
 from .services import DELETING_SECONDS, STOPPING_SECONDS, Instance, Service, Version
 
 BUSY = ("Creating", "Stopping", "Deleting")
 
 
-class EasBackend(GroupOps, ScalingOps, MirrorOps):
+class EasBackend(GroupOps, ScalingOps, ResourceOps, MirrorOps):
     """All EAS resources of one account in one region."""
 
     def __init__(
@@ -67,12 +68,14 @@ class EasBackend(GroupOps, ScalingOps, MirrorOps):
         self.services: dict[str, Service] = {}
         self.groups: dict[str, Group] = {}
         self.mirrors: dict[str, Mirror] = {}
+        self.resource_groups: dict[str, ResourceGroup] = {}  # dedicated resource groups (control API)
 
     def reset(self) -> None:
         with self.lock:
             self.services.clear()
             self.groups.clear()
             self.mirrors.clear()
+            self.resource_groups.clear()
 
     # -- time ----------------------------------------------------------------------------------
     def sync(self, now: float | None = None) -> float:

@@ -9,6 +9,7 @@
     pai-autopilot runs | run show RUN_ID | retrain PIPELINE VERSION [--force]   the ledger's runs
     pai-autopilot rollouts | rollout show PIPELINE | rollout promote|abort|pause|resume|rollback PIPELINE
     pai-autopilot demo                               the whole story on localcloud, narrated
+    pai-autopilot deploy PIPELINE VERSION [--dry-run] | services [--json]   model versions -> EAS
 
 Imports of localcloud, rich and the SDKs happen inside the commands that need them.
 """
@@ -23,6 +24,7 @@ from .local import local_app
 from .project import package, validate
 from .rollouts import register as register_rollouts
 from .runs import register as register_runs
+from .serving import register as register_serving
 from .wire import wire
 
 app = typer.Typer(
@@ -39,6 +41,7 @@ app.command()(wire)
 app.add_typer(local_app, name="local")
 register_runs(app)
 register_rollouts(app)  # rollouts | rollout show | rollout promote|abort|pause|resume|rollback (issue 12)
+register_serving(app)  # serving (issue 11)
 
 
 def main() -> None:

@@ -65,10 +65,14 @@ def _pipeline(rt: Runtime, name: str) -> Any:
 
 
 def _serving_instances(pipeline: Any) -> tuple[int, int | None]:
+    """(instances of a version's service, the most the canary may have): ``serving.max_instances``
+    bounds stable + canary, and the stable keeps ``serving.instances`` (warm) until retired."""
     serving = getattr(pipeline, "serving", None)
     if serving is None:
         return 1, None
-    return int(getattr(serving, "instances", 1) or 1), getattr(serving, "max_instances", None)
+    instances = int(getattr(serving, "instances", 1) or 1)
+    budget = getattr(serving, "max_instances", None)
+    return instances, (max(1, budget - instances) if budget else None)
 
 
 def _instances_for(data: dict[str, Any], weight: int, pipeline: Any) -> int:
@@ -217,7 +221,8 @@ def apply_decision(rt: Runtime, head: Record, decision: Decision, policy: Policy
 
 
 def _on_closed(rt: Runtime, record: Record) -> None:
-    """A rollout closed: run the post_rollout webhook (its answer is only logged)."""
+    """A rollout closed: run the post_rollout webhook (its answer is only logged), then start the
+    pipeline's next queued version (serving's queue; reconcile's serving pass also does it)."""
     from .hooks import call_webhook, webhook_payload
 
     pipeline = _pipeline(rt, record.data["pipeline"])
@@ -226,3 +231,9 @@ def _on_closed(rt: Runtime, record: Record) -> None:
         if hook.type == "post_rollout":
             check = call_webhook(hook, webhook_payload(record.data, phase=record.state, kind=hook.type))
             get_logger().info("post_rollout webhook", ok=check.ok, detail=check.detail)
+    if getattr(pipeline, "serving", None) is not None:
+        from ..serving.queue import start_queued
+
+        started = start_queued(rt, record.data["pipeline"])
+        if started is not None:
+            get_logger().info("next queued version started", outcome=started.get("outcome"), version=started.get("version"))
