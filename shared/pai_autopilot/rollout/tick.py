@@ -43,8 +43,7 @@ def policy_of(rt: Runtime, pipeline: str) -> Policy:
 def windows_of(head: Record, policy: Policy, now: float) -> dict[str, tuple[float, float]]:
     """The services a head needs analysed this tick, each with its window ``(start, now)``.
 
-    >>> from ..errors import InvalidInputError
-from ..ledger import Record
+    >>> from ..ledger import Record
     >>> head = Record(entity="rollouts/demo/ro", seq=1, state="progressing", at=0.0,
     ...               data={"canary_service": "c", "stable_service": "s", "analysis_from": 0.0})
     >>> windows_of(head, Policy(), now=60.0)
