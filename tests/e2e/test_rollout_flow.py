@@ -13,7 +13,7 @@ from alibabacloud_eas20210701 import models
 
 from .conftest import BUCKET, ROOT
 
-FUNCTIONS = "pai-autopilot-canary,pai-autopilot-alarm"
+FUNCTIONS = "*"  # every function's time.time() follows the driven clock (records, windows, deadlines agree)
 START = 1_900_000_020.0
 
 
@@ -22,7 +22,7 @@ def cloud(tmp_path_factory):
     from localcloud import LocalCloud
 
     config = yaml.safe_load((ROOT / "autopilot.yaml").read_text())
-    config["pipelines"]["demo"]["rollout"].update(min_requests=20, threshold=5)
+    config["pipelines"]["demo"]["rollout"].update(min_requests=20, threshold=5, watch_window_seconds=300)
     path = tmp_path_factory.mktemp("rollout-config") / "autopilot.yaml"
     path.write_text(yaml.safe_dump(config))
     cloud = LocalCloud(project_dir=ROOT, retry_delay_scale=0.05, tick_interval=3600,
@@ -141,3 +141,48 @@ def test_a_kick_that_lands_before_the_canary_is_ready_takes_the_first_step_once_
     (record,) = cloud.fc.invocation_records("pai-autopilot-canary")
     assert record["result"]["kick"]["polls"] >= 1
     assert head(env, rid).data["canary_weight"] == 10  # no timer fired: the clock moved 10 s, not a minute
+
+
+def test_a_landed_healthy_model_goes_10_25_50_100_then_watching_then_the_old_stable_retires(cloud, env):
+    """The acceptance path from a landed model: serving makes the canary, its kick takes the first
+    step within seconds of the canary being ready, the timer the next ones; the traffic measured at
+    the group endpoint follows each weight within 3 points."""
+    from .serving_support import V1, land_model, run_for, serve_first
+
+    fast = {"latency_ms": 1, "sleep_scale": 0}
+    serve_first(cloud, env.clients)  # v1: service demo_model_v1, Running, the stable (reconcile)
+    requests.put(f"{cloud.url}/_localcloud/eas/services/demo_model_v1/profile", json=fast, timeout=5)
+    landed = time.monotonic()
+    land_model(env.clients, "v2", {"accuracy": V1["accuracy"] + 0.05, "loss": V1["loss"] - 0.05})
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:  # model_landed created the canary (Creating) and opened its rollout
+        names = {s.service_name for s in env.clients.eas.list_services(models.ListServicesRequest()).body.services}
+        if "demo_model_v2" in names and cloud.fc.invocation_records("pai-autopilot-canary"):
+            break
+        time.sleep(0.2)
+    requests.put(f"{cloud.url}/_localcloud/eas/services/demo_model_v2/profile", json=fast, timeout=5)
+    time.sleep(0.5)
+    cloud.clock.advance(10)  # the canary's instance is ready (startup 2 s + 8 s); no timer falls due
+    assert cloud.fc.wait_idle(90)
+    rid = __import__("pai_autopilot.rollout.state", fromlist=["rollout_id"]).rollout_id("demo", "v2")
+    assert head(env, rid).data["canary_weight"] == 10
+    assert time.monotonic() - landed < 30  # seconds after landing, not the next minute of the timer
+    weights = [10]
+    group = f"{cloud.url}/api/predict/demo"
+    for _ in range(3):
+        with requests.Session() as session:
+            served = [session.post(group, data=b"{}", timeout=5).headers.get("x-localcloud-service") for _ in range(1000)]
+        share = served.count("demo_model_v2") / 1000
+        assert abs(share - weights[-1] / 100) <= 0.03, (weights, share)
+        cloud.advance(60)  # the every-minute timer: one interval
+        assert cloud.fc.wait_idle(90)
+        weights.append(head(env, rid).data["canary_weight"])
+    assert weights == [10, 25, 50, 100] and head(env, rid).state == "watching"
+    run_for(cloud, 360, step=60)  # the watch window (300 s) passes without a breach
+    final = head(env, rid)
+    assert final.state == "succeeded", (final.state, final.data.get("reason"))
+    v1 = env.clients.eas.describe_service(cloud.region, "demo_model_v1").body
+    assert v1.status in ("Stopping", "Stopped")
+    from pai_autopilot.serving.stable import read_stable
+
+    assert read_stable(env.ledger, "demo").version == "v2"
