@@ -71,6 +71,18 @@ def serve(cloud, rt, version: str, canary_profile: dict, *, canary_startup: floa
     return rollout_id("demo", version)
 
 
+def wait_for_canary(cloud, env, service: str, timeout: float = 30) -> None:
+    """Until model_landed created ``service`` and the canary function (kicked) is running."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        names = {s.service_name for s in env.clients.eas.list_services(models.ListServicesRequest()).body.services}
+        pending = cloud.fc.state()["pending"].get("pai-autopilot-canary", 0)
+        if service in names and pending:
+            break
+        time.sleep(0.2)
+    time.sleep(0.5)
+
+
 def head(rt, rid):
     from pai_autopilot.rollout.state import read_head
 
@@ -186,3 +198,28 @@ def test_a_landed_healthy_model_goes_10_25_50_100_then_watching_then_the_old_sta
     from pai_autopilot.serving.stable import read_stable
 
     assert read_stable(env.ledger, "demo").version == "v2"
+
+
+def test_when_a_rollout_closes_the_next_queued_version_becomes_the_canary(cloud, env):
+    from pai_autopilot.rollout.control import apply_command
+    from pai_autopilot.rollout.state import open_rollout_of, rollout_id
+
+    from .serving_support import land_model, model_records, serve_first
+
+    serve_first(cloud, env.clients)
+    land_model(env.clients, "v2", {"accuracy": 0.85, "loss": 0.45})
+    wait_for_canary(cloud, env, "demo_model_v2")
+    cloud.clock.advance(10)  # the canary is ready: the polling kick takes its first step
+    assert cloud.fc.wait_idle(90)
+    land_model(env.clients, "v3", {"accuracy": 0.86, "loss": 0.44})  # v2's rollout is open: v3 waits
+    assert cloud.fc.wait_idle(90)
+    assert model_records(env.clients, "v3")[-1]["state"] == "queued"
+    assert open_rollout_of(env.ledger, "demo") == rollout_id("demo", "v2")
+    result = apply_command(env, "demo", "abort", actor="ci", reason="v3 is better")
+    assert (result["outcome"], result["phase"]) == ("applied", "aborted")
+    assert open_rollout_of(env.ledger, "demo") == rollout_id("demo", "v3")  # started by the closing rollout
+    assert model_records(env.clients, "v3")[-1]["state"] == "canary"
+    wait_for_canary(cloud, env, "demo_model_v3")
+    cloud.clock.advance(10)
+    assert cloud.fc.wait_idle(90)
+    assert head(env, rollout_id("demo", "v3")).data["canary_weight"] == 10  # v3 was kicked too
