@@ -66,7 +66,8 @@ class CallLog:
 def config_for(n: int) -> str:
     pipelines = {f"p{i}": {
         "dataset": {"prefix": f"datasets/p{i}/"}, "training": {"image": "i", "command": "c", "ecs_spec": "e"},
-        "serving": {"service_name": f"p{i}_model", "group": f"p{i}"},
+        "serving": {"service_name": f"p{i}_model", "group": f"p{i}", "image": "i", "command": "c",
+                    "instance_type": "ecs.c7.large"},
         "rollout": {"interval_seconds": INTERVAL, "min_requests": 20},
     } for i in range(n)}
     return yaml.safe_dump({"version": 1, "storage": {"bucket": BUCKET}, "pipelines": pipelines})

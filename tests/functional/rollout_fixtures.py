@@ -36,7 +36,8 @@ BASE_CONFIG: dict[str, Any] = {
     "pipelines": {"demo": {
         "dataset": {"prefix": "datasets/demo/"},
         "training": {"image": "img", "command": "train", "ecs_spec": "ecs.c6.large"},
-        "serving": {"service_name": "demo_model", "group": "demo"},
+        "serving": {"service_name": "demo_model", "group": "demo", "image": "img", "command": "serve",
+                    "instance_type": "ecs.c7.large"},
         "rollout": {"interval_seconds": 60, "threshold": 2, "min_requests": 20, "max_error_ratio": 0.05,
                     "max_error_ratio_delta": 0.02, "progress_deadline_seconds": 300, "watch_window_seconds": 300,
                     "cleanup_after_seconds": 0},
