@@ -98,7 +98,8 @@ class RolloutEnv:
     def status(self, name: str) -> str:
         return self.eas.describe_service(self.region, name).body.status
 
-    def start(self, version: str, canary_profile: dict[str, Any], *, stable_profile: dict[str, Any] | None = None) -> Any:
+    def start(self, version: str, canary_profile: dict[str, Any], *, stable_profile: dict[str, Any] | None = None,
+              run_id: str | None = None) -> Any:
         """Stable v1 serving everything, canary ``version`` at weight 0, the rollout opened."""
         self.cloud.clock.freeze(START)
         self.version = version
@@ -111,7 +112,7 @@ class RolloutEnv:
         rt = self.runtime()
         record_stable(rt.ledger, "demo", version="v1", service="demo_model", reason="first version")
         spec = RolloutSpec(pipeline="demo", version=version, group="demo", canary_service=f"demo_model_{version}",
-                           stable_service="demo_model", stable_version="v1")
+                           stable_service="demo_model", stable_version="v1", run_id=run_id)
         return open_rollout(rt.ledger, spec, correlation_id=f"ap-demo-{version}")
 
     # -- driving -------------------------------------------------------------------------------

@@ -118,3 +118,17 @@ def test_a_rolled_back_canary_is_stopped_cleanup_after_later(rollout_env):
     assert env.status("demo_model_v3") in ("Stopping", "Stopped")
     env.advance(60)
     assert env.tick()["cleaned_up"] == []  # once
+
+
+def test_the_training_run_follows_its_rollout_served_then_rolled_back(rollout_env):
+    env = rollout_env
+    rt = env.runtime()
+    rt.ledger.claim("runs/demo/ap-demo-v2-1", "model_ready", {"pipeline": "demo", "version": "v2"})
+    env.start("v2", HEALTHY, run_id="ap-demo-v2-1")
+    env.tick()
+    assert rt.ledger.latest("runs/demo/ap-demo-v2-1").state == "model_ready"  # a canary, not served yet
+    apply_command(env.runtime(), "demo", "promote", actor="ci")
+    assert rt.ledger.latest("runs/demo/ap-demo-v2-1").state == "served"
+    apply_command(env.runtime(), "demo", "rollback", actor="ci", reason="regression")
+    run = rt.ledger.latest("runs/demo/ap-demo-v2-1")
+    assert run.state == "rolled_back" and "regression" in run.data["reason"]

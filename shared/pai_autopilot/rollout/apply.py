@@ -212,12 +212,26 @@ def apply_decision(rt: Runtime, head: Record, decision: Decision, policy: Policy
             record = advance(rt.ledger, record, final, {**extra, "reason": record.data.get("reason")}, by=by)
         except LedgerConflict:
             return result_of(record, "noop", "another writer completed this transition first")
+    _mark_run(rt, record)
     log.info("rollout transition", phase=record.state, canary_weight=record.data.get("canary_weight"),
              reason=record.data.get("reason"))
     _notify(rt, record)
     if record.state in TERMINAL_PHASES:
         _on_closed(rt, record)
     return result_of(record, "applied", str(record.data.get("reason")), action=decision.action)
+
+
+def _mark_run(rt: Runtime, record: Record) -> None:
+    """The training run of the version follows its rollout: ``served`` once promoted, ``rolled_back``."""
+    d = record.data
+    if not d.get("run_id"):
+        return  # a model uploaded by hand
+    from ..serving.runs import mark_run
+
+    if record.state == "watching":
+        mark_run(rt, d["pipeline"], d["run_id"], "served", {"service": d["canary_service"], "served_version": d["version"]})
+    elif record.state in ("rolled_back", "aborted"):
+        mark_run(rt, d["pipeline"], d["run_id"], "rolled_back", {"rollout_id": d["rollout_id"], "reason": d.get("reason")})
 
 
 def _on_closed(rt: Runtime, record: Record) -> None:
