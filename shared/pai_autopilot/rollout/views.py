@@ -67,5 +67,5 @@ def step_lines(rows: list[dict[str, Any]]) -> list[str]:
         p = "-" if r["p_value"] is None else f"{r['p_value']:.4f}"
         stable_w = "-" if r["stable_weight"] is None else r["stable_weight"]
         out.append(f"{r['at']:<21}{r['phase']:<14}{r['canary_weight']!s:>7}{stable_w!s:>7}  {_side(r['canary']):<32}"
-                   f"{_side(r['stable']):<32}{p:<9}{r['reason']} [{r['by']}]")
+                   f"{_side(r['stable']):<32}{p:<9}{r['reason']} [{r['by'] or '-'}]")
     return out
