@@ -70,11 +70,15 @@ def demo(
                 narrator.say("✗", f"[bold red]{chapter.title}: {check.name} did not happen[/bold red] ({check.detail})")
         counts: dict[str, Any] = {**narrator.counts, "dead_letters": len(world.cloud.fc.dead_letters()),
                                   "clock_minutes": round((world.now() - START) / 60, 1)}
+        try:
+            state: dict[str, Any] = world.snapshot()
+        except Exception as exc:  # the summary still prints; the test then fails on the missing state
+            state = {"error": f"{type(exc).__name__}: {exc}"}
     elapsed = round(narrator.elapsed(), 1)
     console.print(table(chapters))
     console.print(counts_table({**counts, "elapsed_seconds": elapsed}))
-    result = summary_json(chapters, counts=counts, extra={"elapsed_seconds": elapsed, "timeline": str(timeline_path)
-                                                         if timeline_path.exists() else None})
+    result = summary_json(chapters, counts=counts, extra={"elapsed_seconds": elapsed, "state": state,
+                                                         "timeline": str(timeline_path) if timeline_path.exists() else None})
     if result["ok"]:
         console.print(f"[bold green]✓ the whole story happened, in {elapsed:.0f} s[/bold green]")
     else:

@@ -21,7 +21,7 @@ from typing import Any
 
 #: FC trigger kinds as the narrator names them.
 SOURCES = {"oss": "OSS event", "eventbridge": "EventBridge event", "api": "InvokeFunction", "http": "HTTP request"}
-ICONS = {"runs": "⚑", "models": "★", "serving": "◆", "rollouts": "⇄", "notebooks": "☕"}
+ICONS = {"runs": "⚑", "models": "★", "serving": "◆", "rollouts": "⇄", "notebooks": "☕", "alarms": "⚠"}
 
 
 def _short(text: Any, limit: int = 150) -> str:
@@ -35,7 +35,7 @@ def describe(entity: str, record: dict[str, Any]) -> str:
     state, data = record.get("state", "?"), record.get("data") or {}
     reason = data.get("reason") or data.get("outcome_reason") or ""
     if kind == "runs":
-        if state == "submitted" or (data.get("job_id") and data.get("status") is None and state != "claimed"):
+        if data.get("job_id") and data.get("status") is None and state != "claimed":
             extra = [f"attempt {data['attempts']}"] if data.get("attempts") else []
             extra += ["spot"] if data.get("spot") else (["on-demand"] if "spot" in data else [])
             extra += [f"resuming from {data['resume_from']}"] if data.get("resume_from") else []

@@ -38,6 +38,7 @@ class Chapter:
     """One chapter's checks and the facts the summary shows."""
 
     title: str
+    headline: str = ""
     checks: list[Check] = dataclasses.field(default_factory=list)
     facts: dict[str, Any] = dataclasses.field(default_factory=dict)
 
@@ -130,6 +131,7 @@ class Story:
         for step in steps:
             self.say("⚙", f"wire: {step.line()}")
         chapter.check("wired", not any(s.action == "refuse" for s in steps), f"{len(steps)} steps")
+        chapter.headline = "PAI bus → job_events, checkpoint lifecycle, CloudMonitor 5xx alarm → alarm"
         return chapter
 
     def first_version(self) -> Chapter:
@@ -168,6 +170,9 @@ class Story:
         except Exception as exc:  # noqa: BLE001 — the check records it
             chapter.check("autoscaler in place", False, exc)
         chapter.facts.update(jobs=len(jobs), service=name)
+        chapter.headline = (f"{len(jobs)} DLC jobs for one run, resumed from "
+                            f"{str(resumed[0].get('resume_from', '?')).rstrip('/').rsplit('/', 1)[-1] if resumed else '?'}; "
+                            f"{name} {svc.status if svc else 'missing'} with its autoscaler")
         return chapter
 
     def healthy_canary(self) -> Chapter:
@@ -195,6 +200,8 @@ class Story:
         chapter.check("old version retired after the window", old is None or old.status in ("Stopping", "Stopped"),
                       old.status if old else "deleted")
         chapter.facts.update(weights=weights, phase=final.state)
+        chapter.headline = (f"canary {' → '.join(map(str, weights))}, {final.state}; "
+                            f"v1 warm through the watch window, then {old.status if old else 'deleted'}")
         return chapter
 
     def bad_canary(self) -> Chapter:
@@ -220,6 +227,7 @@ class Story:
                       f"{head.state} by {head.by}: {head.data.get('reason')}")
         chapter.check("failing values recorded", bool(canary.get("requests")) and (canary.get("error_ratio") or 0) > 0.05, values)
         chapter.facts.update(reason=head.data.get("reason"), values=values)
+        chapter.headline = f"{head.state}: {values}"
         return chapter
 
     def alarmed_canary(self) -> Chapter:
@@ -242,6 +250,7 @@ class Story:
         weights = {n: s.weight for n, s in self.world.services().items() if s.status == "Running"}
         chapter.check("all traffic back on the stable", weights.get(f"{self.service}_v2") == 100, weights)
         chapter.facts.update(reason=head.data.get("reason"))
+        chapter.headline = f"{head.state} by {head.by}: {head.data.get('reason')}"
         return chapter
 
     def idle_notebook(self) -> Chapter:
@@ -259,7 +268,8 @@ class Story:
         chapter.check("warned once, then stopped", stopped and states.count("warned") == 1, states)
         chapter.check("DSW instance stopped", world.notebook(iid).status in ("Stopping", "Stopped"), world.notebook(iid).status)
         world.advance(3600)  # an hour of GPU not billed
-        chapter.facts.update(instance=iid)
+        chapter.facts.update(instance=iid, states=states)
+        chapter.headline = f"nb_alice_exp ({iid}): {' → '.join(states)}"
         return chapter
 
     def savings(self) -> Chapter:
@@ -274,6 +284,7 @@ class Story:
         self.say("¥", line)
         chapter.check("savings reported", t["stops"] >= 1 and t["cost"] > 0, line)
         chapter.facts.update(report=report, line=line)
+        chapter.headline = line
         return chapter
 
     def timeline(self, path: Any) -> Chapter:

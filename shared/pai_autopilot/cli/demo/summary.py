@@ -16,18 +16,19 @@ from .story import Chapter
 
 
 def table(chapters: list[Chapter]) -> Any:
-    """A rich table: one row per check, grouped by chapter."""
+    """A rich table: one row per chapter (what happened), then one per check that failed."""
     from rich.table import Table
 
-    out = Table(title="what happened", show_lines=False)
-    out.add_column("chapter", style="bold")
-    out.add_column("check")
-    out.add_column("", justify="center")
-    out.add_column("evidence", overflow="fold", max_width=70)
+    out = Table(title="summary", show_lines=True)
+    out.add_column("chapter", style="bold", max_width=28)
+    out.add_column("checks", justify="center")
+    out.add_column("what happened", overflow="fold")
     for chapter in chapters:
-        for i, check in enumerate(chapter.checks):
-            out.add_row(chapter.title if i == 0 else "", check.name,
-                        "[green]✓[/green]" if check.ok else "[bold red]✗[/bold red]", check.detail)
+        passed = sum(c.ok for c in chapter.checks)
+        mark = "[green]✓[/green]" if chapter.ok else "[bold red]✗[/bold red]"
+        lines = [chapter.headline or "; ".join(c.detail for c in chapter.checks if c.ok)]
+        lines += [f"[red]✗ {c.name}: {c.detail}[/red]" for c in chapter.failed]
+        out.add_row(chapter.title, f"{mark} {passed}/{len(chapter.checks)}" if chapter.checks else "—", "\n".join(x for x in lines if x))
     return out
 
 
@@ -44,7 +45,7 @@ def as_json(chapters: list[Chapter], *, counts: dict[str, Any], extra: dict[str,
     """Every chapter with its checks and facts; ``ok`` only when every check passed."""
     return {
         "ok": bool(chapters) and all(c.ok for c in chapters),
-        "chapters": [{"title": c.title, "ok": c.ok, "facts": c.facts,
+        "chapters": [{"title": c.title, "ok": c.ok, "headline": c.headline, "facts": c.facts,
                       "checks": [{"name": x.name, "ok": x.ok, "detail": x.detail} for x in c.checks]} for c in chapters],
         "counts": counts,
         **extra,

@@ -227,3 +227,36 @@ class World:
 
     def entities(self, kind: str) -> list[str]:
         return self.ledger.entities(kind)
+
+    # -- what localcloud holds at the end (the JSON summary's "state") ----------------------------
+    def snapshot(self) -> dict[str, Any]:
+        """The cloud's own state, read through the real SDKs, plus the ledger's heads and the FC runtime."""
+        from alibabacloud_pai_dlc20201203 import models as dlc
+        from alibabacloud_pai_dsw20220101 import models as dsw
+
+        jobs = self.sdk.dlc.list_jobs(dlc.ListJobsRequest(page_size=100, order="asc")).body.jobs or []
+        notebooks = self.sdk.dsw.list_instances(dsw.ListInstancesRequest(page_size=100)).body.instances or []
+        heads = {}
+        for kind in ("runs/", "models/", "rollouts/", "serving/", "notebooks/"):
+            for entity in self.entities(kind):
+                head = self.head(entity)
+                if head is not None:
+                    heads[entity] = {"state": head.state, "by": head.by, "version": head.data.get("version"),
+                                     "reason": head.data.get("reason")}
+        return {
+            "dlc_jobs": [{"job_id": j.job_id, "display_name": j.display_name, "status": j.status} for j in jobs],
+            "eas_services": {n: {"status": s.status, "weight": s.weight, "group": s.service_group}
+                             for n, s in sorted(self.services().items())},
+            "dsw_instances": {i.instance_id: {"name": i.instance_name, "status": i.status} for i in notebooks},
+            "ledger_heads": heads,
+            "fc": {"invocations": len(self.cloud.fc.invocation_records()), "dead_letters": len(self.cloud.fc.dead_letters()),
+                   "by_function": _count(r["function"] for r in self.cloud.fc.invocation_records())},
+            "clock": self.now(),
+        }
+
+
+def _count(names: Any) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for name in names:
+        out[name] = out.get(name, 0) + 1
+    return dict(sorted(out.items()))
