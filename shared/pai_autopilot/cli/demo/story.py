@@ -287,17 +287,26 @@ class Story:
         chapter.headline = line
         return chapter
 
-    def timeline(self, path: Any) -> Chapter:
-        """One version's HTML timeline (``pai-autopilot timeline PIPELINE VERSION --html FILE``).
+    def timeline(self, path: Any, version: str = "v2") -> Chapter:
+        """One version's HTML timeline, as ``pai-autopilot timeline PIPELINE VERSION --html FILE`` writes it.
 
-        ISSUE 13 PLUGS IN HERE: the operations surface (``shared/pai_autopilot/ops/``) renders it;
-        until it is merged this chapter says so and checks nothing.
+        ISSUE 13 PLUGS IN HERE: the operations surface (``pai_autopilot.ops.timeline.gather`` and
+        ``pai_autopilot.ops.timeline_html.render_html``, the functions the CLI calls). Until it is
+        merged this chapter says so, checks nothing and the summary records it as missing.
         """
-        chapter = Chapter("HTML timeline of v2")
+        chapter = Chapter(f"HTML timeline of {version}")
         try:
-            from ...ops import timeline as _ops_timeline  # noqa: F401  (issue 13)
+            from ...ops.timeline import gather
+            from ...ops.timeline_html import render_html
         except ImportError:
             self.say("…", "the HTML timeline comes with the operations surface (issue 13), not merged yet")
             chapter.facts.update(missing="issue 13 (ops timeline) not merged")
+            chapter.headline = "not available yet: issue 13 (ops timeline) not merged"
             return chapter
+        found = gather(self.world.runtime, self.p, version)
+        path.write_text(render_html(found), encoding="utf-8")
+        self.say("🗎", f"{version}'s timeline ({len(found.events)} events) written to [bold]{path}[/bold]")
+        chapter.check("timeline written", path.exists() and bool(found.events), f"{path} ({len(found.events)} events)")
+        chapter.facts.update(path=str(path), events=len(found.events))
+        chapter.headline = f"{len(found.events)} events → {path}"
         return chapter
