@@ -53,6 +53,8 @@ def test_v1_trained_on_spot_preempted_once_resumed_and_served_with_its_autoscale
     assert [j["status"] for j in v1] == ["Failed", "Succeeded"]  # preempted, then the resumed attempt
     assert "resuming from oss://autopilot-demo/checkpoints/demo/" in demo["out"] and "/step-30/" in demo["out"]
     assert state["ledger_heads"][f"runs/demo/{run_id('demo', 'v1')}"]["state"] == "served"
+    assert "duplicate marker" in demo["out"]  # the marker uploaded twice: still one run, no third job
+    assert "lost its spot instance" in demo["out"] and "checkpoint complete" in demo["out"]
     assert "autoscaler of demo_model_v1 (DescribeServiceAutoScaler): min 1, max 3" in demo["out"]
 
 

@@ -52,6 +52,8 @@ def demo(
         narrator.say("☁", f"localcloud up at {world.cloud.url}; functions from s.yaml: "
                      f"{', '.join(sorted(f.removeprefix('pai-autopilot-') for f in world.cloud.fc.functions))}")
         narrator.say("⚙", f"demo tuning over autopilot.yaml: {json.dumps(DEMO_TUNING)}")
+        narrator.say("ℹ", "the demo only uploads data, moves the clock, sends traffic and injects faults; "
+                     "every decision below is a function's, on its s.yaml trigger, through the real SDKs")
         story = Story(world, narrator)
         for title, step in (("wire", story.wire), ("v1", story.first_version), ("v2", story.healthy_canary),
                             ("v3", story.bad_canary), ("v4", story.alarmed_canary), ("notebook", story.idle_notebook),

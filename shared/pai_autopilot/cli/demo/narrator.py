@@ -21,6 +21,8 @@ from typing import Any
 
 #: FC trigger kinds as the narrator names them.
 SOURCES = {"oss": "OSS event", "eventbridge": "EventBridge event", "api": "InvokeFunction", "http": "HTTP request"}
+#: Run states whose ``reason`` is still the job's last status (the model's records say why).
+STALE_RUN_REASON = ("model_ready", "served", "rolled_back")
 ICONS = {"runs": "⚑", "models": "★", "serving": "◆", "rollouts": "⇄", "notebooks": "☕", "alarms": "⚠"}
 
 
@@ -39,8 +41,11 @@ def describe(entity: str, record: dict[str, Any]) -> str:
             extra = [f"attempt {data['attempts']}"] if data.get("attempts") else []
             extra += ["spot"] if data.get("spot") else (["on-demand"] if "spot" in data else [])
             extra += [f"resuming from {data['resume_from']}"] if data.get("resume_from") else []
-            return f"{state} DLC job {data.get('job_id')}" + (f" ({', '.join(extra)})" if extra else "")
+            lost = f"job {data['previous_job_id']} lost its spot instance → " if data.get("previous_job_id") else ""
+            return f"{lost}{state} DLC job {data.get('job_id')}" + (f" ({', '.join(extra)})" if extra else "")
         status = f" (job {data['job_id']} {data['status']})" if data.get("status") and data.get("job_id") else ""
+        if state in STALE_RUN_REASON:  # the run's reason is still the job's; the model's records tell the rest
+            return f"{state}{status}"
         return f"{state}{status}" + (f" — {_short(reason)}" if reason else "")
     if kind == "rollouts":
         weight = data.get("canary_weight")
@@ -64,6 +69,7 @@ class Narrator:
         self.seen: set[str] = set()
         self.records: list[tuple[str, dict[str, Any]]] = []  # (entity, record), in the order seen
         self.failures: list[str] = []
+        self.checkpoints = False  #: narrate each checkpoint's completion marker (the preempted run's chapter)
 
     def elapsed(self) -> float:
         return time.monotonic() - self.started
@@ -88,7 +94,9 @@ class Narrator:
                 self.counts["uploads"] += 1
                 self.say("⬆", f"uploaded oss://{event.bucket}/{event.key} ({event.size} B)")
             elif event.key.endswith("/_SUCCESS") and event.key.startswith("models/"):
-                self.say("★", f"the training job wrote its model: oss://{event.bucket}/{event.key}")
+                self.say("★", f"the training job wrote its model: model at oss://{event.bucket}/{event.key.rsplit('/', 1)[0]}/")
+            elif self.checkpoints and event.key.endswith("/_COMPLETE") and event.key.startswith("checkpoints/"):
+                self.say("✓", f"[dim]checkpoint complete: oss://{event.bucket}/{event.key.rsplit('/', 1)[0]}/[/dim]")
             return
         if not isinstance(event, FcInvocationEvent):
             return
@@ -102,6 +110,9 @@ class Narrator:
                 self.say("→", f"{SOURCES[source]} → [cyan]{_function(rec['function'])}[/cyan]{attempt}")
         elif event.kind == "succeeded":
             self.counts["succeeded"] += 1
+            for item in (rec.get("result") or {}).get("records") or []:
+                if isinstance(item, dict) and item.get("outcome") == "duplicate":
+                    self.say("=", f"{_function(rec['function'])}: duplicate marker ({_short(item.get('reason'))}) — nothing new")
         else:
             self.counts["failed"] += 1
             line = f"{_function(rec['function'])} failed ({rec.get('error_type')}: {_short(rec.get('error'))}); {rec.get('status')}"
