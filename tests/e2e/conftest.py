@@ -11,6 +11,8 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 BUCKET = "autopilot-demo"
+WEBHOOK_SECRET = "test-webhook-secret-0123456789abcdef"  # the webhook function's signing key (issue 13)
+WEBHOOK_KEY_ID = "ci"
 
 
 class Notices:
@@ -49,7 +51,8 @@ def _project_cloud(_notices, tmp_path_factory):
     cloud = LocalCloud(
         project_dir=ROOT,
         function_env={"AUTOPILOT_CONFIG": str(path), "AUTOPILOT_LOG_LEVEL": "DEBUG", "AUTOPILOT_NOTIFY_URL": _notices[1],
-                      "AUTOPILOT_NOTIFY_PER_MINUTE": "10000"},  # many runs per minute in tests
+                      "AUTOPILOT_NOTIFY_PER_MINUTE": "10000",  # many runs per minute in tests
+                      "AUTOPILOT_WEBHOOK_SECRET": WEBHOOK_SECRET, "AUTOPILOT_WEBHOOK_KEY_ID": WEBHOOK_KEY_ID},
         retry_delay_scale=0.05,
     ).start()
     cloud.create_bucket(BUCKET)
