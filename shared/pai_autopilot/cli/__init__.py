@@ -8,6 +8,7 @@
     pai-autopilot wire [--dry-run]                   EventBridge rule + OSS lifecycle s deploy can't make
     pai-autopilot runs | run show RUN_ID | retrain PIPELINE VERSION [--force]   the ledger's runs
     pai-autopilot demo                               the whole story on localcloud, narrated
+    pai-autopilot status | timeline PIPELINE VERSION | webhook sign METHOD PATH [BODY]   operations (issue 13)
 
 Imports of localcloud, rich and the SDKs happen inside the commands that need them.
 """
@@ -36,6 +37,11 @@ app.command()(demo)
 app.command()(wire)
 app.add_typer(local_app, name="local")
 register_runs(app)
+
+# --- issue 13: operations (status, timeline, webhook sign) ---
+from .ops import register as register_ops  # noqa: E402
+
+register_ops(app)
 
 
 def main() -> None:
