@@ -141,3 +141,71 @@ def test_status_lists_each_pipeline(hook, project_cloud, sdk):
     assert demo["pipeline"] == "demo" and demo["newest_run"]["run_id"] == run_id("demo", "v1")
     assert demo["newest_run"]["state"] in ("submitted", "running") and demo["stable"] is None and demo["rollout"] is None
     assert "notebooks" in status.json()
+
+
+@pytest.fixture
+def cli(project_cloud):
+    import typer
+    from typer.testing import CliRunner
+
+    from pai_autopilot.cli.ops import register
+
+    from .conftest import ROOT, WEBHOOK_KEY_ID
+
+    app = typer.Typer()
+    register(app)
+    env = {**project_cloud.env("autopilot-demo"), "AUTOPILOT_CONFIG": str(ROOT / "autopilot.yaml"),
+           "AUTOPILOT_WEBHOOK_SECRET": WEBHOOK_SECRET, "AUTOPILOT_WEBHOOK_KEY_ID": WEBHOOK_KEY_ID}
+
+    def invoke(*args: str, **extra: str):
+        return CliRunner().invoke(app, list(args), env={**env, **extra})
+
+    return invoke
+
+
+def test_status_cli_gives_the_same_answer_as_the_route(cli, hook, project_cloud, sdk):
+    project_cloud.clock.freeze()
+    land(sdk, "v1")
+    assert project_cloud.fc.wait_idle(60)
+    run_for(project_cloud, 10)
+    route = hook.call("GET", "/v1/status").json()
+    printed = cli("status", "--json")
+    assert printed.exit_code == 0, printed.output
+    assert {**json.loads(printed.output), "generated_at": None} == {**route, "generated_at": None}
+    table = cli("status").output.splitlines()
+    assert table[0].split()[:3] == ["PIPELINE", "NEWEST", "RUN"] and table[1].split()[:3] == ["demo", run_id("demo", "v1"), "v1"]
+    assert table[-1] == "notebooks: not available in this deployment" or table[-1].startswith("notebooks")
+
+
+def test_webhook_sign_prints_a_curl_line_that_works(cli, hook, project_cloud, sdk):
+    import subprocess
+
+    project_cloud.delivery = DeliveryFaults(drop=1.0)
+    land(sdk, "v3")
+    assert project_cloud.fc.wait_idle(60)
+    project_cloud.delivery = DeliveryFaults()
+    signed = cli("webhook", "sign", "POST", "/v1/retrain", '{"pipeline": "demo", "version": "v3", "reason": "it\'s CI"}',
+                 AUTOPILOT_WEBHOOK_URL=hook.base)
+    assert signed.exit_code == 0 and signed.output.startswith("curl -sS -X POST "), signed.output
+    ran = subprocess.run(["bash", "-c", signed.output], capture_output=True, text=True, timeout=60, check=False)
+    assert json.loads(ran.stdout)["outcome"] == "submitted", ran.stdout + ran.stderr
+    again = subprocess.run(["bash", "-c", signed.output], capture_output=True, text=True, timeout=60, check=False)
+    assert json.loads(again.stdout)["error"]["code"] == "replayed"  # each line works once
+    # a GET with a quoted version and the HTML page; the URL left as a variable for CI scripts
+    line = cli("webhook", "sign", "GET", "/v1/timeline/demo/v3", "--accept", "text/html").output
+    assert line.startswith('curl -sS -X GET "${AUTOPILOT_WEBHOOK_URL}"/v1/timeline/demo/v3 ')
+    page = subprocess.run(["bash", "-c", line], capture_output=True, text=True, timeout=60, check=False,
+                          env={"AUTOPILOT_WEBHOOK_URL": hook.base, "PATH": "/usr/bin:/bin"})
+    assert page.stdout.startswith("<!doctype html>"), page.stdout[:300]
+    # errors: no secret, a bad method
+    missing = cli("webhook", "sign", "GET", "/v1/status", AUTOPILOT_WEBHOOK_SECRET="")
+    assert missing.exit_code == 2 and "AUTOPILOT_WEBHOOK_SECRET is not set" in missing.output
+    assert cli("webhook", "sign", "DELETE", "/v1/status").exit_code == 2
+
+
+def test_help_explains_every_command(cli):
+    for args in (["status"], ["timeline"], ["webhook"], ["webhook", "sign"]):
+        shown = cli(*args, "--help")
+        assert shown.exit_code == 0 and "Usage:" in shown.output, args
+    assert "AUTOPILOT_WEBHOOK_SECRET" in cli("webhook", "sign", "--help").output
+    assert "/v1/rollouts/PIPELINE" in cli("webhook", "--help").output
