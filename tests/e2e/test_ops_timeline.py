@@ -90,9 +90,14 @@ def test_the_timeline_lists_every_step_in_order_under_one_correlation_id(project
     assert "resume from oss://autopilot-demo/checkpoints/demo/" in summaries[preempted], summaries
     jobs = [e["job_id"] for e in events if e["source"] == "training" and e["job_id"]]
     assert len(set(jobs)) == 2 and events[preempted]["job_id"] == jobs[-1]  # the resumed attempt's job
+    # each notification sent, where it happened
+    notified = [(i, e["summary"].split(":")[0]) for i, e in enumerate(events) if e["source"] == "notification"]
+    assert [n for _, n in notified] == ["notified run_started", "notified run_preempted", "notified run_succeeded"], notified
+    assert steps.index(("training", "submitted")) < notified[0][0] and notified[1][0] > preempted - 1
+    assert all(events[i]["state"] == "sent" for i, _ in notified)
     # then the rollout, each traffic step with its metric values, promotion, the stable change, success
     rollout = [e for e in events if e["source"] in ("rollout", "serving")]
-    assert steps.index(("rollout", "initializing")) > max(i for i, s in enumerate(steps) if s[0] == "training")
+    assert steps.index(("rollout", "initializing")) > max(i for i, s in enumerate(steps) if s[0] in ("training", "notification"))
     assert [(e["state"], e["canary_weight"]) for e in rollout if e["source"] == "rollout"] == [
         ("initializing", 0), ("progressing", 10), ("progressing", 30), ("progressing", 50), ("watching", 100), ("succeeded", 100)]
     progressing = [e for e in rollout if e["state"] == "progressing"]
