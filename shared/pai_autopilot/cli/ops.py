@@ -160,3 +160,31 @@ def sign(
     if data:
         words.append(f"--data-binary {shlex.quote('@' + data_file) if data_file else shlex.quote(data.decode('utf-8', 'replace'))}")
     typer.echo(" ".join(words))
+
+
+@webhook_app.command("callback-url")
+def callback_url(
+    url: Annotated[str | None, typer.Option(envvar="AUTOPILOT_WEBHOOK_URL", help="The HTTP trigger's URL (default: "
+                                            "$AUTOPILOT_WEBHOOK_URL).")] = None,
+) -> None:
+    """Print the URL to give CloudMonitor as the alarm callback (POST /v1/alerts/cms?kid=…&token=…).
+
+    CloudMonitor cannot sign requests, so this route also takes a static token derived from AUTOPILOT_WEBHOOK_SECRET:
+    the URL is a credential — keep it in CloudMonitor's contact settings only; rotating the secret revokes it.
+
+    Exit 2 when the secret is unset or too short, or no URL is given.
+    """
+    from urllib.parse import urlencode
+
+    from ..errors import SettingsError
+    from ..ops.keys import webhook_keys
+    from ..ops.signature import callback_token
+
+    if not url:
+        raise _fail("give --url or set AUTOPILOT_WEBHOOK_URL (fc3 deploy output url.system_url of the webhook)", 2)
+    try:
+        (key_id, secret), = webhook_keys().items()
+    except SettingsError as exc:
+        raise _fail(str(exc), 2) from None
+    token = callback_token(secret, "POST", "/v1/alerts/cms")
+    typer.echo(f"{url.rstrip('/')}/v1/alerts/cms?{urlencode({'kid': key_id, 'token': token})}")

@@ -7,7 +7,7 @@ one that matches none is ``404``.
 Example
 -------
 >>> match("POST", "/v1/rollouts/demo/promote")
-RouteMatch(handler='rollout', params={'pipeline': 'demo', 'action': 'promote'}, link_auth=False)
+RouteMatch(handler='rollout', params={'pipeline': 'demo', 'action': 'promote'}, link_auth=False, callback_auth=False)
 >>> match("DELETE", "/v1/status")
 WrongMethod(allowed=('GET',))
 >>> match("GET", "/v1/nope")
@@ -33,6 +33,8 @@ class Route:
     choices: tuple[tuple[str, tuple[str, ...]], ...] = ()
     #: Authenticated by its own signed query (the notebook snooze link), not the signature headers.
     link_auth: bool = False
+    #: Also accepts a static callback token (``?kid=…&token=…``) when unsigned: for CloudMonitor.
+    callback_auth: bool = False
 
     @property
     def segments(self) -> list[str]:
@@ -45,7 +47,7 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/v1/status", "status"),
     Route("GET", "/v1/runs/{run_id}", "run"),
     Route("GET", "/v1/timeline/{pipeline}/{version}", "timeline"),
-    Route("POST", "/v1/alerts/cms", "cms_alarm"),
+    Route("POST", "/v1/alerts/cms", "cms_alarm", callback_auth=True),
     Route("POST", "/v1/notebooks/{instance}/snooze", "snooze"),
     Route("GET", "/v1/notebooks/{instance}/snooze", "snooze_link", link_auth=True),
 )
@@ -56,6 +58,7 @@ class RouteMatch:
     handler: str
     params: dict[str, str]
     link_auth: bool = False
+    callback_auth: bool = False
 
 
 @dataclasses.dataclass(frozen=True)
@@ -95,7 +98,7 @@ def match(method: str, path: str, routes: tuple[Route, ...] = ROUTES) -> RouteMa
         if params is None:
             continue
         if route.method == method.upper():
-            return RouteMatch(route.handler, params, route.link_auth)
+            return RouteMatch(route.handler, params, route.link_auth, route.callback_auth)
         allowed.append(route.method)
     if allowed:
         return WrongMethod(tuple(sorted(set(allowed))))

@@ -182,6 +182,33 @@ class Verified:
     nonce: str
 
 
+CALLBACK_ALGORITHM = "AUTOPILOT-CALLBACK"
+
+
+def callback_token(secret: Secret, method: str, path: str) -> str:
+    """The static token of a callback URL (``?kid=…&token=…``) for a caller that cannot sign (CloudMonitor).
+
+    It authenticates the route only: no timestamp, no nonce (the caller replays it by design; the alarm
+    it carries is handled idempotently). Rotate the secret to revoke it.
+
+    >>> callback_token(Secret("s" * 32), "POST", "/v1/alerts/cms")[:12]
+    '1535c58efe98'
+    """
+    return secret.hmac_hex(f"{CALLBACK_ALGORITHM}\n{method.upper()}\n{path}".encode())
+
+
+def verify_callback(query: Mapping[str, str], keys: Mapping[str, Secret], *, method: str, path: str) -> str:
+    """The key id of a valid callback token in ``query``; :class:`SignatureRejected` otherwise."""
+    key_id, token = query.get("kid", ""), query.get("token", "")
+    if key_id not in keys:
+        raise SignatureRejected("bad_signature", f"unknown key id {key_id[:64]!r} in the callback URL's kid")
+    expected = callback_token(keys[key_id], method, path)
+    if not hmac.compare_digest(expected.encode(), token.encode("utf-8", "replace")):
+        raise SignatureRejected("bad_signature", "the callback token does not match; print the URL again with "
+                                "`pai-autopilot webhook callback-url`")
+    return key_id
+
+
 def verify(request: SignedRequest, keys: Mapping[str, Secret], *, now: float, max_skew: int = MAX_SKEW_SECONDS) -> Verified:
     """Check the signature, then the clock skew; raise :class:`SignatureRejected` with the reason.
 

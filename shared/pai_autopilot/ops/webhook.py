@@ -40,7 +40,7 @@ from .errors import http_status
 from .keys import actor_of, webhook_keys
 from .nonces import record_nonce, sweep
 from .routes import NoRoute, RouteMatch, WrongMethod, match
-from .signature import Secret, SignatureRejected, SignedRequest, verify
+from .signature import HEADER_SIGNATURE, Secret, SignatureRejected, SignedRequest, verify, verify_callback
 
 MAX_BODY_BYTES = 1 << 20
 #: The raw event may carry the body base64-encoded (4/3 larger) plus the envelope.
@@ -124,7 +124,12 @@ def _serve(
     keys = webhook_keys(environ)
     route = match(request.method, request.path)
     call = Call(request=request, params={}, actor="", key_id="", keys=keys, now=now, runtime_factory=runtime_factory)
-    if not (isinstance(route, RouteMatch) and route.link_auth):
+    if isinstance(route, RouteMatch) and route.callback_auth and "token" in request.query \
+            and request.header(HEADER_SIGNATURE) is None:
+        key_id = verify_callback(request.query, keys, method=request.method, path=request.path)  # 401 if wrong
+        call.key_id, call.actor = key_id, f"callback:{key_id}"
+        info["key_id"] = key_id
+    elif not (isinstance(route, RouteMatch) and route.link_auth):
         rejected = _authenticate(call, info)
         if rejected is not None:
             return rejected
