@@ -88,3 +88,20 @@ def test_routes():
     assert match("GET", "/v1/notebooks/dsw-1/snooze").link_auth and not match("POST", "/v1/notebooks/dsw-1/snooze").link_auth
     assert match("PUT", "/v1/rollouts/demo/abort") == WrongMethod(("POST",))
     assert isinstance(match("GET", "/"), NoRoute) and isinstance(match("GET", "/v1/runs/"), NoRoute)
+
+
+def test_the_signed_sample_event_verifies_under_the_demo_secret():
+    import json
+
+    from pai_autopilot.events import parse_event
+
+    from ..conftest import load_event
+    from .test_events_http_timer import assert_request_matches
+
+    req = parse_event(load_event("httpWebhookSigned.json"))
+    assert_request_matches(req, json.loads(load_event("httpWebhookSigned.json")))  # field by field
+    signed = SignedRequest.from_headers(req.headers, method=req.method, path=req.path, body=req.body, query=req.query)
+    assert verify(signed, {"ci": Secret("demo-webhook-secret-0123456789")}, now=1714557600 + 10).key_id == "ci"
+    with pytest.raises(SignatureRejected):
+        verify(SignedRequest.from_headers(req.headers, method="POST", path=req.path, body=req.body + b" ", query=req.query),
+               {"ci": Secret("demo-webhook-secret-0123456789")}, now=1714557600)
