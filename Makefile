@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test install tools lint bench clean
+.PHONY: demo test install tools lint bench clean docs
 
 demo: $(STAMP)
 	$(BIN)/pai-autopilot demo
@@ -33,6 +33,13 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
 	$(BIN)/python bench/run.py
+
+# Generated docs: the configuration reference (from the config Structs) and the RAM policies
+# (from the SDK calls in shared/ and functions/). tests/unit/test_docs_*.py fail when stale.
+docs: $(STAMP)
+	$(BIN)/python scripts/gen_config_reference.py --write
+	$(BIN)/python scripts/ram_policy.py --write
+	$(BIN)/python scripts/ram_policy.py --check
 
 clean:
 	rm -rf $(VENV) .tools .build .pytest_cache
