@@ -2,8 +2,9 @@
 the notebooks acted on in the last day. ``GET /v1/status`` and ``pai-autopilot status`` show it.
 
 :func:`status_view` reads the ledger; :func:`status_lines` is pure. Reading costs one listing of the
-open-rollout index, one head read per open rollout, the stable head per pipeline and the run records
-of each pipeline (the newest run is found by claim time).
+open-rollout index, one head read per open rollout, the stable head per pipeline, and per pipeline one
+listing of its run records plus one GET of each run's first record (the newest run is the one claimed
+last) and the newest run's records.
 
 Example
 -------
@@ -52,22 +53,50 @@ def _notebooks(rt: Any) -> dict[str, Any]:
     return {"available": True, "actions": list(recent_actions(rt, NOTEBOOK_WINDOW_SECONDS))}
 
 
+def newest_run(ledger: Any, pipeline: str) -> Any:
+    """The :class:`~..training.history.RunSummary` of the pipeline's run claimed last, or None.
+
+    >>> from ..ledger import Ledger, MemoryStore
+    >>> clock = iter([1.0, 2.0, 3.0])
+    >>> ledger = Ledger(MemoryStore(), now=lambda: next(clock))
+    >>> a = ledger.claim("runs/demo/a", "claimed", {"version": "v1"})
+    >>> _ = ledger.claim("runs/demo/b", "claimed", {"version": "v2"})
+    >>> _ = ledger.append("runs/demo/a", "submitted", {"version": "v1"}, after=a)
+    >>> newest_run(ledger, "demo").run_id
+    'b'
+    """
+    import msgspec
+
+    from ..ledger import Record
+    from ..training.history import summarize
+
+    prefix = f"{ledger.prefix}runs/{pipeline}/"
+    firsts: dict[str, str] = {}
+    for key in ledger.store.list_keys(prefix):  # sorted: each run's record 0 comes first
+        firsts.setdefault(key[len(ledger.prefix):].rsplit("/", 1)[0], key)
+    best: tuple[float, str] | None = None
+    for entity, key in firsts.items():
+        body = ledger.store.read(key)
+        if body is not None:
+            at = msgspec.json.decode(body, type=Record).at
+            best = max(best, (at, entity)) if best else (at, entity)
+    return summarize(ledger.history(best[1])) if best else None
+
+
 def status_view(rt: Any) -> dict[str, Any]:
     """The status as JSON-ready data (see the module docstring)."""
     from ..rollout.state import open_rollouts, read_head
     from ..serving.stable import read_stable
-    from ..training.history import list_runs
-
     ledger = rt.ledger
     open_by_pipeline: dict[str, str] = dict(open_rollouts(ledger))
     pipelines = []
     for name in sorted(rt.config.pipelines):
-        newest = list_runs(ledger, pipeline=name, limit=1)
+        newest = newest_run(ledger, name)
         stable = read_stable(ledger, name)
         head = read_head(ledger, name, open_by_pipeline[name]) if name in open_by_pipeline else None
         pipelines.append({
             "pipeline": name,
-            "newest_run": newest[0].as_dict() if newest else None,
+            "newest_run": newest.as_dict() if newest else None,
             "stable": {"version": stable.version, "service": stable.service, "previous_version": stable.previous_version,
                        "since": iso(stable.record.at)} if stable else None,
             "rollout": _rollout_view(head) if head is not None else None,
