@@ -93,7 +93,7 @@ def test_routes_whose_library_is_absent_answer_not_available(hook):
     json_body, form = "application/json", "application/x-www-form-urlencoded"
     cases = [("pai_autopilot.rollout.control", "POST", "/v1/rollouts/demo/pause", {}, json_body),
              ("pai_autopilot.notebooks.snooze", "POST", "/v1/notebooks/dsw-1/snooze", {"hours": 2}, json_body),
-             ("pai_autopilot.rollout.alarm", "POST", "/v1/alerts/cms", b"alertName=x&alertState=ALERT&curValue=1", form)]
+             ("pai_autopilot.rollout.alarms", "POST", "/v1/alerts/cms", b"alertName=x&alertState=ALERT&curValue=1", form)]
     absent = [c for c in cases if _absent(c[0])]
     if not absent:
         pytest.skip("every optional library is deployed")

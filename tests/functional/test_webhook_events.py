@@ -28,7 +28,7 @@ from pai_autopilot.settings import Settings
 ROOT = Path(__file__).resolve().parents[2]
 SECRET = "generated-events-secret-0123456789"
 ENV = {"AUTOPILOT_WEBHOOK_SECRET": SECRET, "AUTOPILOT_WEBHOOK_KEY_ID": "ci"}
-OPTIONAL = ("pai_autopilot.rollout.control", "pai_autopilot.rollout.alarm", "pai_autopilot.notebooks.snooze",
+OPTIONAL = ("pai_autopilot.rollout.control", "pai_autopilot.rollout.alarms", "pai_autopilot.notebooks.snooze",
             "pai_autopilot.notebooks.links")
 
 

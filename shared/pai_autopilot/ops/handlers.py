@@ -2,8 +2,8 @@
 
 Libraries other packages own (rollout control, the alarm entry point, notebook snoozes) are imported
 inside the handler that needs them; when one is absent the route answers ``501 not_available``.
-Destructive commands (``promote``, ``abort``, ``rollback``, a forced retrain) require a ``reason``;
-every command records who acted (``webhook:<key id>``).
+Destructive commands (``abort``, ``rollback`` — the rollout library's own list — and a forced retrain)
+require a ``reason``; every command records who acted (``webhook:<key id>``).
 
 Example
 -------
@@ -28,8 +28,9 @@ from . import responses
 from .errors import BadRequest, NotAvailable, NotFound
 from .webhook import Call
 
-#: Rollout commands that change what serves traffic at once: a reason is required.
-DESTRUCTIVE_ACTIONS = frozenset({"promote", "abort", "rollback"})
+#: Rollout commands that undo a release: a reason is required (as ``rollout.control`` requires it, so the
+#: webhook and the CLI agree; checked here too so the answer is the same before that library is deployed).
+DESTRUCTIVE_ACTIONS = frozenset({"abort", "rollback"})
 MAX_REASON_LENGTH = 500
 
 
@@ -100,7 +101,7 @@ def retrain(call: Call) -> dict[str, Any]:
 
 
 def rollout(call: Call) -> dict[str, Any]:
-    """``POST /v1/rollouts/{pipeline}/{action}`` ``{"reason"?}`` (required for promote/abort/rollback)."""
+    """``POST /v1/rollouts/{pipeline}/{action}`` ``{"reason"?}`` (required for abort and rollback)."""
     pipeline, action = call.params["pipeline"], call.params["action"]
     data = body_fields(call.request.body, str_fields=("reason",))
     reason = _reason(data, required=action in DESTRUCTIVE_ACTIONS, what=action)
@@ -152,9 +153,9 @@ def cms_alarm(call: Call) -> dict[str, Any]:
         alarm = parse_alarm(call.request)
     except EventParseError as exc:
         raise InvalidInputError(f"not a CloudMonitor alarm callback: {exc}") from None
-    on_alarm = _library("pai_autopilot.rollout.alarm", "on_alarm", "POST /v1/alerts/cms")
-    # the one call site of the alarm entry point (issue 12): the parsed alarm, who relayed it
-    return responses.ok(on_alarm(call.rt, alarm, actor=call.actor))
+    handle_alarm = _library("pai_autopilot.rollout.alarms", "handle_alarm", "POST /v1/alerts/cms")
+    # the one call site of the alarm function's library entry point (issue 12): act on the parsed alarm
+    return responses.ok(handle_alarm(call.rt, alarm))
 
 
 def snooze(call: Call) -> dict[str, Any]:
@@ -180,7 +181,12 @@ def snooze_link(call: Call) -> dict[str, Any]:
         from .signature import SignatureRejected
 
         raise SignatureRejected("bad_signature", f"unknown key id {key_id[:64]!r} in the link's kid")
-    hours = verify_query(instance, query, secret=call.keys[key_id].reveal(), now=call.now)
+    try:
+        hours = verify_query(instance, query, secret=call.keys[key_id].reveal(), now=call.now)
+    except InvalidInputError as exc:  # a forged, altered or expired link
+        from .signature import SignatureRejected
+
+        raise SignatureRejected("bad_signature", str(exc)) from None
     call.key_id, call.actor = key_id, actor_of(key_id)
     return responses.ok(snooze_instance(call.rt, instance, hours, actor=f"link:{key_id}", reason="snooze link in the warning"))
 
