@@ -28,7 +28,7 @@ from pai_autopilot.settings import Settings
 from pai_autopilot.training.runs import run_id
 
 from .browser_support import dump_dom, needs_chromium, pixels_near, read_png, screenshot
-from .conftest import BUCKET, ROOT, WEBHOOK_KEY_ID, WEBHOOK_SECRET
+from .conftest import BUCKET, ROOT
 from .test_training_lifecycle import land, run_for
 from .webhook_support import Webhook
 

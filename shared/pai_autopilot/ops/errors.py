@@ -12,7 +12,13 @@ Example
 from __future__ import annotations
 
 from ..errors import (
-    AutopilotError, ConfigError, ConflictError, EventParseError, InvalidInputError, SettingsError, TransientError,
+    AutopilotError,
+    ConfigError,
+    ConflictError,
+    EventParseError,
+    InvalidInputError,
+    SettingsError,
+    TransientError,
 )
 
 
