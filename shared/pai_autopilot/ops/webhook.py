@@ -94,12 +94,21 @@ def handle(
     except Exception as exc:  # the last guard: an answer, never an FC error
         status, code = http_status(exc)
         response = responses.error(status, code, _message(exc, status))
-        info["error"] = f"{type(exc).__name__}: {exc}" if status != 500 else type(exc).__name__
+        info["error"] = f"{type(exc).__name__}: {exc}" if status != 500 else _where(exc)
     status, code = responses.status_and_code(response)
     method = "warning" if status >= 500 else "info"
     getattr(get_logger(), method)("webhook request", status=status, code=code or None,
                                   duration_ms=round((time.perf_counter() - started) * 1000, 2), **info)
     return response
+
+
+def _where(exc: BaseException) -> str:
+    """An unexpected error's type and the line that raised it: never its message or locals (rule 8)."""
+    import traceback
+
+    frames = traceback.extract_tb(exc.__traceback__)
+    last = frames[-1] if frames else None
+    return type(exc).__name__ + (f" at {last.filename.rsplit('/', 1)[-1]}:{last.lineno} in {last.name}" if last else "")
 
 
 def _message(exc: BaseException, status: int) -> str:
