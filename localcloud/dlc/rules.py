@@ -16,6 +16,9 @@ fail       the same timing; ends ``Failed`` (or ``status``) with ``reason_code``
 hang       the job never leaves ``phase`` (default ``Running``: no progress after ``at_step``,
            default 0); StopJob still works
 delay      ``phase`` (default ``Queuing``) lasts ``seconds`` longer
+metrics    the model the job writes carries these ``metrics`` in its ``metrics.json`` (merged
+           over the simulated ones): ``{"kind": "metrics", "next": 1, "metrics": {"accuracy":
+           0.5}}`` lands a worse model
 =========  ==================================================================================
 
 Step-based rules fire when the job *reaches* the step (a job resumed past it is not hit); they
@@ -46,7 +49,7 @@ from typing import Any
 from . import assumed
 from .settings import PRE_RUN_PHASES, RunnerSettings
 
-KINDS = ("preempt", "fail", "hang", "delay")
+KINDS = ("preempt", "fail", "hang", "delay", "metrics")
 END_STATUSES = ("Failed", "Stopped")
 
 
@@ -64,6 +67,7 @@ class FaultRule:
     status: str | None = None
     reason_code: str | None = None
     reason_message: str | None = None
+    metrics: dict[str, Any] | None = None
     id: int = 0
     bound: list[str] = dataclasses.field(default_factory=list)
     remaining: int = 0
@@ -85,6 +89,8 @@ class FaultRule:
                 raise ValueError(f"status must be Failed or Stopped, got {self.status!r}")
         elif self.status or self.reason_code or self.reason_message or self.after_seconds is not None or self.at is not None:
             raise ValueError(f"{self.kind} rules take no status, reason or time (only phase, seconds, at_step)")
+        if (self.kind == "metrics") != (self.metrics is not None) or (self.metrics is not None and not isinstance(self.metrics, dict)):
+            raise ValueError("a metrics rule (and only it) takes metrics: a JSON object")
         if self.kind == "hang":
             self.phase = self.phase or "Running"
             if self.phase not in (*PRE_RUN_PHASES, "Running"):

@@ -6,7 +6,9 @@ effect on OSS, like a training script that checkpoints.
   ``checkpoint_seconds`` later, the marker ``step-<s>/_COMPLETE`` (written LAST: a job that ends in
   between leaves a half-written step with files but no marker);
 * after the last step (and its marker) it writes ``model.pt`` and ``metrics.json`` under
-  ``AUTOPILOT_OUTPUT_URI``, then ``_SUCCESS``, and the job is ``Succeeded``;
+  ``AUTOPILOT_OUTPUT_URI``, then ``_SUCCESS``, and the job is ``Succeeded``; ``metrics.json`` is
+  ``{"metrics": {"loss", "accuracy", …}, "job_id", "step", "resumed_from_step"}``, the values
+  overridden by ``LOCALCLOUD_METRICS`` and by ``metrics`` fault rules (:mod:`.rules`);
 * ``AUTOPILOT_RESUME_FROM`` naming ``…/step-<n>/`` starts it at step ``n``; the checkpoint must be
   complete (``model.pt`` and ``_COMPLETE``) or the job fails, like a script that cannot load it;
 * fault rules (:mod:`.rules`) preempt it, fail it or stop its progress; an OSS write that fails
@@ -165,8 +167,10 @@ class SimulatedRunner:
         uri = job.envs.get("AUTOPILOT_OUTPUT_URI", "")
         if uri:
             step = plan.total_steps
-            metrics = {"job_id": job.job_id, "step": step, "loss": loss_at(step), "accuracy": accuracy_at(step),
-                       "resumed_from_step": p.start_step, **plan.metrics}
+            values: dict[str, Any] = {"loss": loss_at(step), "accuracy": accuracy_at(step), **plan.metrics}
+            for rule in self.rules.for_job(job.job_id, job.display_name, kind="metrics"):
+                values.update(rule.metrics or {})
+            metrics = {"metrics": values, "job_id": job.job_id, "step": step, "resumed_from_step": p.start_step}
             model = json.dumps({"job_id": job.job_id, "step": step, "kind": "localcloud-simulated-model"}).encode()
             for name, data in (("model.pt", model), ("metrics.json", json.dumps(metrics).encode()), ("_SUCCESS", b"")):
                 if not self._write(job, at, uri, name, data):

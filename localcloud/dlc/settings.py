@@ -10,7 +10,7 @@ job ``Envs`` key                   meaning
 ``LOCALCLOUD_CHECKPOINT_EVERY``    a checkpoint every N steps (0: none; default 10)
 ``LOCALCLOUD_CHECKPOINT_SECONDS``  clock seconds a checkpoint takes to write: its ``_COMPLETE``
                                    marker lands that long after its ``model.pt`` (default 1)
-``LOCALCLOUD_METRICS``             a JSON object merged into the model's ``metrics.json``
+``LOCALCLOUD_METRICS``             a JSON object merged into the model's ``metrics.json`` ``metrics``
 =================================  ==========================================================
 
 Example

@@ -57,7 +57,7 @@ class AutoScaler:
         """Validate a Create/UpdateServiceAutoScaler body (lowerCamel keys)."""
         if not isinstance(body, dict):
             raise invalid_parameter("The request body must be a JSON object with min, max and scaleStrategies.")
-        low, high = _int(body, "min", lo=1), _int(body, "max", lo=1)
+        low, high = _int(body, "min", lo=0), _int(body, "max", lo=1)  # min 0: scale to zero (onZero grace)
         if high < low:
             raise invalid_parameter(f"max ({high}) must be >= min ({low}).")
         strategies = body.get("scaleStrategies")

@@ -44,13 +44,14 @@ from .exceptions import (
 )
 from .groups import Group, GroupOps
 from .queries import page_of, parse_event_time, select_instances, select_services
+from .resources import ResourceGroup, ResourceOps
 from .scaling import ScalingOps
 from .services import DELETING_SECONDS, STOPPING_SECONDS, Instance, Service, Version
 
 BUSY = ("Creating", "Stopping", "Deleting")
 
 
-class EasBackend(GroupOps, ScalingOps):
+class EasBackend(GroupOps, ScalingOps, ResourceOps):
     """All EAS resources of one account in one region."""
 
     def __init__(
@@ -65,11 +66,13 @@ class EasBackend(GroupOps, ScalingOps):
         self.lock = threading.RLock()
         self.services: dict[str, Service] = {}
         self.groups: dict[str, Group] = {}
+        self.resource_groups: dict[str, ResourceGroup] = {}  # dedicated resource groups (control API)
 
     def reset(self) -> None:
         with self.lock:
             self.services.clear()
             self.groups.clear()
+            self.resource_groups.clear()
 
     # -- time ----------------------------------------------------------------------------------
     def sync(self, now: float | None = None) -> float:

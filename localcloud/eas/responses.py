@@ -11,6 +11,9 @@ Control routes (``/_localcloud/eas/…``, see :meth:`EasService.control`):
                                                      :mod:`localcloud.eas.profiles`)
 ``DELETE /_localcloud/eas/services/<name>/profile``  back to the profile of the config
 ``PUT    /_localcloud/eas/gateway``                  ``{"seed": 42}``: reseed traffic splits
+``PUT    /_localcloud/eas/resources/<id>``           define a dedicated resource group
+                                                     (``{"cpu", "memory", "gpu"}``, see
+                                                     :mod:`localcloud.eas.resources`)
 =================================================== ==========================================
 """
 
@@ -47,6 +50,7 @@ ROUTES = (
     Route("DescribeServiceEvent", "GET", S + "/events"),
     Route("ListGroups", "GET", "/api/v2/groups"),
     Route("DescribeGroup", "GET", "/api/v2/groups/{ClusterId}/{GroupName}"),
+    Route("DescribeResource", "GET", "/api/v2/resources/{ClusterId}/{ResourceId}"),
 )
 
 
@@ -172,6 +176,9 @@ class EasResponses:
         group = self.backend.describe_group(req.path_params["ClusterId"], req.path_params["GroupName"])
         return group.describe(base_url(req))
 
+    def describe_resource(self, req: PopRequest) -> dict[str, Any]:
+        return self.backend.describe_resource(req.path_params["ClusterId"], req.path_params["ResourceId"])
+
     def list_groups(self, req: PopRequest) -> dict[str, Any]:
         groups, total, number, size = self.backend.list_groups(req.query)
         base = base_url(req)
@@ -224,6 +231,12 @@ class EasService(PopService):
                 return 400, {"Code": "InvalidRequest", "Message": f"seed must be an integer or null, got {seed!r}"}
             self.gateway.reseed(seed)
             return 200, {"seed": seed}
+        if len(parts) == 2 and parts[0] == "resources" and method in ("PUT", "POST"):
+            try:
+                group = self.backend.define_resource(parts[1], body)
+            except ValueError as exc:
+                return 400, {"Code": "InvalidRequest", "Message": str(exc)}
+            return 200, {"resource": group.resource_id, "cpu": group.cpu, "memory": group.memory, "gpu": group.gpu}
         if len(parts) == 3 and parts[0] == "services" and parts[2] == "profile":
             return self._profile(method, parts[1], body)
         return 404, {"Code": "NotFound", "Message": f"no EAS control route {method} /_localcloud/eas{path}"}

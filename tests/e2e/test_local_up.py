@@ -150,5 +150,6 @@ def test_the_demo_runs_the_story_and_exits_0():
     done = cli("demo")
     out = done.stdout.decode()
     assert done.returncode == 0, out[-2000:] + done.stderr.decode()[-2000:]
-    assert "duplicate marker" in out and "checkpoint complete" in out and "waiting_for_model" in out
+    assert "duplicate marker" in out and "checkpoint complete" in out
+    assert any(state in out for state in ("waiting_for_model", "model_ready", "served"))  # serving moves the run on
     assert "model at" in out

@@ -8,6 +8,7 @@
     pai-autopilot wire [--dry-run]                   EventBridge rule + OSS lifecycle s deploy can't make
     pai-autopilot runs | run show RUN_ID | retrain PIPELINE VERSION [--force]   the ledger's runs
     pai-autopilot demo                               the whole story on localcloud, narrated
+    pai-autopilot deploy PIPELINE VERSION [--dry-run] | services [--json]   model versions -> EAS
     pai-autopilot status | timeline PIPELINE VERSION | webhook sign METHOD PATH [BODY]   operations (issue 13)
 
 Imports of localcloud, rich and the SDKs happen inside the commands that need them.
@@ -22,6 +23,7 @@ from .demo import demo
 from .local import local_app
 from .project import package, validate
 from .runs import register as register_runs
+from .serving import register as register_serving
 from .wire import wire
 
 app = typer.Typer(
@@ -37,6 +39,7 @@ app.command()(demo)
 app.command()(wire)
 app.add_typer(local_app, name="local")
 register_runs(app)
+register_serving(app)  # serving (issue 11)
 
 # --- issue 13: operations (status, timeline, webhook sign) ---
 from .ops import register as register_ops  # noqa: E402

@@ -184,7 +184,7 @@ def demo(
         ):
             summary.add_row(key, str(value))
         console.print(summary)
-        if len(jobs) != 1 or dead or not all(line.endswith("waiting_for_model") for line in runs):
+        if len(jobs) != 1 or dead or not all(line.endswith(("waiting_for_model", "model_ready", "served")) for line in runs):
             console.print("[bold red]expected one job, trained to the end, and no dead letters[/bold red]")
             raise typer.Exit(1)
         model = f"oss://{bucket_name}/{pipeline.models_prefix or f'models/{pipeline_name}/'}{version}/"

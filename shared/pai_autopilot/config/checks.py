@@ -18,7 +18,7 @@ from __future__ import annotations
 import string
 from collections.abc import Iterator
 
-from .models import COMMAND_PLACEHOLDERS, AutopilotConfig, Pipeline
+from .models import COMMAND_PLACEHOLDERS, SERVING_PLACEHOLDERS, AutopilotConfig, Pipeline, Serving
 
 Problem = tuple[str, str]
 
@@ -29,6 +29,9 @@ def semantic_problems(config: AutopilotConfig) -> list[Problem]:
     for name, pipeline in config.pipelines.items():
         problems.extend(_pipeline_problems(config, name, pipeline))
     problems.extend(_overlapping_prefixes(config))
+    for name, pipeline in config.pipelines.items():  # serving (issue 11)
+        if pipeline.serving is not None:
+            problems.extend(_serving_problems(f"pipelines.{name}.serving", pipeline.serving))
     return problems
 
 
@@ -79,3 +82,45 @@ def _overlapping_prefixes(config: AutopilotConfig) -> Iterator[Problem]:
         for prefix_a, a in items[:i]:
             if prefix_b.startswith(prefix_a):
                 yield f"pipelines.{b}.dataset.prefix", f"{prefix_b!r} overlaps pipeline {a!r} ({prefix_a!r})"
+
+
+# --- serving (issue 11) ---------------------------------------------------------------------
+def _serving_problems(base: str, s: Serving) -> Iterator[Problem]:
+    if bool(s.image) == bool(s.processor):
+        yield base, "set either image (with command or script) or processor (with model_path)"
+    if s.image and not (s.command or s.script):
+        yield base, "image mode needs command or script"
+    if s.command and s.script:
+        yield base, "set command or script, not both"
+    if s.processor and not s.model_path:
+        yield base, "processor mode needs model_path (e.g. {model_uri})"
+    has_resources = any(v is not None for v in (s.cpu, s.memory, s.gpu))
+    if s.instance_type and has_resources:
+        yield base, "set either instance_type (public resource group) or cpu/memory/gpu with resource_group, not both"
+    elif not s.instance_type and not has_resources:
+        yield base, "set instance_type (public resource group) or cpu/memory with resource_group"
+    elif has_resources and not s.resource_group:
+        yield base, "cpu/memory/gpu need a dedicated resource group: set resource_group"
+    allowed = ", ".join("{" + k + "}" for k in sorted(SERVING_PLACEHOLDERS))
+    templates = {"command": s.command, "script": s.script, "model_path": s.model_path,
+                 **{f"env.{k}": v for k, v in s.env.items()}}
+    for field, template in templates.items():
+        if not template:
+            continue
+        try:
+            unknown = sorted({f for f in _placeholders(template) if f not in SERVING_PLACEHOLDERS})
+        except ValueError as exc:
+            yield f"{base}.{field}", f"not a valid template ({exc}); write literal braces as {{{{ and }}}}"
+            continue
+        for name in unknown:
+            yield f"{base}.{field}", f"unknown placeholder {{{name}}}; use one of {allowed}"
+    a = s.autoscaler
+    if a is not None:
+        if a.max < max(a.min, 1):
+            yield f"{base}.autoscaler", f"max ({a.max}) must be >= min ({a.min}) and >= 1"
+        if not a.strategies:
+            yield f"{base}.autoscaler.strategies", "give at least one strategy (qps, cpu or gpu[util] with a threshold)"
+        if a.max > s.max_instances:
+            yield f"{base}.autoscaler.max", f"{a.max} exceeds max_instances {s.max_instances}"
+    if s.instances > s.max_instances:
+        yield f"{base}.instances", f"{s.instances} exceeds max_instances {s.max_instances}"

@@ -94,15 +94,111 @@ class Training(_Base):
     on_demand_fallback: bool = True
 
 
+# --- serving (issue 11) ---------------------------------------------------------------------
+
+#: Placeholders a serving command, script, env value or model path may use.
+SERVING_PLACEHOLDERS = {
+    "model_uri": "oss:// URI of the model version (ends in '/')",
+    "model_path": "where the model is mounted in the service (serving.model_mount)",
+    "version": "the model version",
+    "pipeline": "the pipeline name",
+}
+
+
+class ScaleStrategy(_Base):
+    """One autoscaler metric: scale so the per-instance value stays near ``threshold``."""
+
+    #: EAS ``metricName``: ``qps`` (per instance), ``cpu`` (percent) or ``gpu[util]`` (percent).
+    metric: Literal["qps", "cpu", "gpu[util]"]
+    threshold: Annotated[float, Meta(gt=0)]
+
+
+class Autoscaler(_Base):
+    """EAS horizontal autoscaler of the stable service, created once the service is Running.
+
+    Asymmetric on purpose: scale up fast (``scale_up_window``, HPA's ``scaleUp``
+    stabilization, default 60 s), scale down slowly (``scale_down_window``, default 300 s).
+    ``min: 0`` lets the service scale to zero after ``scale_to_zero_grace`` seconds idle.
+    """
+
+    min: Annotated[int, Meta(ge=0, le=1000)] = 1
+    max: Annotated[int, Meta(ge=1, le=1000)] = 3
+    strategies: list[ScaleStrategy] = msgspec.field(default_factory=lambda: [ScaleStrategy(metric="qps", threshold=10.0)])
+    scale_up_window: Annotated[int, Meta(ge=0, le=86400)] = 60
+    scale_down_window: Annotated[int, Meta(ge=0, le=86400)] = 300
+    scale_to_zero_grace: Annotated[int, Meta(ge=0, le=86400)] = 600
+
+
+class GuardMetric(_Base):
+    """A metric the challenger may not make worse by more than ``max_regression`` (absolute)."""
+
+    metric: Annotated[str, Meta(min_length=1)]
+    #: ``max``: higher is better; ``min``: lower is better (a latency).
+    mode: Literal["max", "min"] = "min"
+    max_regression: Annotated[float, Meta(ge=0)] = 0.0
+
+
+class Evaluation(_Base):
+    """Offline champion/challenger gate: the version's ``metrics.json`` against the stable's.
+
+    Passes when ``metric`` improves on the stable's by at least ``min_improvement`` (absolute;
+    ``mode: max`` higher is better, ``min`` lower is better) and no guard regresses beyond its
+    ``max_regression``. A metric absent on either side fails the gate (``missing: require``) or
+    is not compared (``missing: skip``).
+    """
+
+    metric: Annotated[str, Meta(min_length=1)] = "accuracy"
+    mode: Literal["max", "min"] = "max"
+    min_improvement: float = 0.0
+    guards: list[GuardMetric] = []
+    missing: Literal["require", "skip"] = "require"
+
+
 class Serving(_Base):
-    """EAS service template (used from the serving issue on)."""
+    """EAS service template of a pipeline: each model version becomes the service
+    ``<service_name>_<version>`` in the EAS group ``group`` (default: ``service_name``).
+
+    Image mode (``image`` + ``command`` or ``script``, ``port``, ``env``) or processor mode
+    (``processor`` + ``model_path``); the version's model is mounted read-only from OSS at
+    ``model_mount``. Resources: ``instance_type`` on the public resource group, or
+    ``cpu``/``memory`` (MB)/``gpu`` with ``resource_group``. Placeholders in command, script,
+    env values and model_path: ``{model_uri}``, ``{model_path}``, ``{version}``, ``{pipeline}``.
+    """
 
     service_name: EasName
     group: EasName | None = None
     image: str | None = None
+    command: str | None = None
+    script: str | None = None
+    port: Annotated[int, Meta(ge=1, le=65535)] = 8000
+    env: dict[str, str] = {}
     processor: str | None = None
+    model_path: str | None = None
+    model_mount: Annotated[str, Meta(pattern=r"^/.*/$", description="an absolute path ending in '/'")] = "/mnt/model/"
     instance_type: str | None = None
+    cpu: Annotated[int, Meta(ge=1)] | None = None
+    memory: Annotated[int, Meta(ge=1)] | None = None
+    gpu: Annotated[int, Meta(ge=0)] | None = None
+    #: Dedicated EAS resource group id (``metadata.resource``); needs cpu/memory.
+    resource_group: str | None = None
+    #: Instances of a new version's service (the canary starts with these too).
     instances: Annotated[int, Meta(ge=1, le=1000)] = 1
+    #: HTTP path EAS probes before an instance takes traffic (``containers[0].readiness_probe``, unconfirmed key).
+    readiness_path: str | None = None
+    readiness_initial_delay_seconds: Annotated[int, Meta(ge=0, le=3600)] = 0
+    #: Instances of this pipeline's stable plus its canary may not exceed this.
+    max_instances: Annotated[int, Meta(ge=1, le=10000)] = 10
+    #: A version landing while a rollout is in progress: wait for it (``queue``) or replace it (``supersede``).
+    on_newer_version: Literal["queue", "supersede"] = "queue"
+    autoscaler: Autoscaler | None = Autoscaler()
+    evaluation: Evaluation | None = None
+
+    @property
+    def group_name(self) -> str:
+        return self.group or self.service_name
+
+
+# --- end serving ------------------------------------------------------------------------------
 
 
 class MetricGate(_Base):

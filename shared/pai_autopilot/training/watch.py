@@ -86,5 +86,9 @@ def on_reconcile(event: bytes | str, context: Any, *, settings: Settings | None 
     for pipeline in rt.config.pipelines:
         tidy(rt, pipeline)
     started = [run for pipeline in rt.config.pipelines if (run := start_next(rt, pipeline))]
-    log.info("reconciled", open_runs=len(results), started_queued=started)
-    return {"outcome": _summary(results), "open_runs": len(results), "started_queued": started, "records": results}
+    from ..serving.watch import serving_pass  # serving (issue 11): first versions deploying, queues
+
+    serving = serving_pass(rt)
+    log.info("reconciled", open_runs=len(results), started_queued=started, deploying=serving["deploying"])
+    return {"outcome": _summary(results), "open_runs": len(results), "started_queued": started, "records": results,
+            "serving": serving}
