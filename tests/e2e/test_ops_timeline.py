@@ -1,9 +1,10 @@
 """One timeline per model version: a preempted, resumed, canaried and promoted version, through the
 webhook (JSON and HTML), the CLI and headless Chromium.
 
-The run is real (localcloud DLC preempts its first job; job_events resubmits from the checkpoint).
-The rollout records are written through the rollout ledger contract (``rollout.state``) and the
-stable record through ``serving.stable``, as the controller of issue 12 writes them, until it lands.
+The run is real (localcloud DLC preempts its first job; job_events resubmits from the checkpoint),
+and so is serving (model_landed: evaluation gate, canary service at weight 0, the rollout opened).
+The traffic steps and the promotion are written on that rollout through the rollout ledger contract
+(``rollout.state``) and ``serving.stable``, as the controller of issue 12 writes them, until it lands.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from pai_autopilot.clients import Credentials
 from pai_autopilot.config import load_config
 from pai_autopilot.ledger import Ledger
 from pai_autopilot.ops.timeline_html import ERROR_COLOUR, WEIGHT_COLOUR
-from pai_autopilot.rollout.state import RolloutSpec, advance, open_rollout
+from pai_autopilot.rollout.state import advance, read_head, rollout_id
 from pai_autopilot.runtime import Runtime
 from pai_autopilot.serving.stable import record_stable
 from pai_autopilot.settings import Settings
@@ -29,6 +30,7 @@ from pai_autopilot.training.runs import run_id
 
 from .browser_support import dump_dom, needs_chromium, pixels_near, read_png, screenshot
 from .conftest import BUCKET, ROOT
+from .serving_support import serve_first
 from .test_training_lifecycle import land, run_for
 from .webhook_support import Webhook
 
@@ -37,39 +39,40 @@ STEPS = [(10, 500, 1), (30, 1500, 3), (50, 2500, 5)]  # weight, canary requests,
 
 
 def canary_and_promote(rt: Runtime, cid: str) -> None:
-    """What the rollout controller records for v2: three gated steps, promotion, the watch window.
+    """What the rollout controller records on the rollout serving opened for v2: three gated steps,
+    promotion by the webhook's key, the stable change, the watch window.
 
-    One tick every 300 s (the pipeline's interval), starting a minute after the run's last record.
+    One tick every 300 s (the pipeline's interval), starting a minute after the rollout opened.
     """
-    ticks = iter(range(60, 10_000, 300))
-    start = rt.ledger.latest(f"runs/demo/{cid}").at
-    ledger = Ledger(rt.ledger.store, prefix=rt.ledger.prefix, now=lambda: start + next(ticks))
-    spec = RolloutSpec(pipeline="demo", version="v2", group="demo", canary_service="demo_model_v2",
-                       stable_service="demo_model", stable_version="v1", run_id=cid)
-    head = open_rollout(ledger, spec, correlation_id=cid, by="canary")
+    head = read_head(rt.ledger, "demo", rollout_id("demo", "v2"))
+    assert head is not None and head.state == "initializing" and head.correlation_id == cid
+    ticks, opened = iter(range(60, 10_000, 300)), head.at
+    ledger = Ledger(rt.ledger.store, prefix=rt.ledger.prefix, now=lambda: opened + next(ticks))
+    canary = head.data["canary_service"]
     for weight, requests, errors in STEPS:
         head = advance(ledger, head, "progressing", {
             "canary_weight": weight, "canary_requests": requests, "canary_errors": errors,
             "canary_error_ratio": errors / requests, "reason": f"gates passed: error ratio {errors / requests:.2%} ≤ 1%; step to {weight}%",
         }, by="canary")
-    head = advance(ledger, head, "watching", {"canary_weight": 100, "reason": "promoted: 100% to demo_model_v2, watch window 600 s"},
+    head = advance(ledger, head, "watching", {"canary_weight": 100, "reason": f"promoted: 100% to {canary}, watch window 600 s"},
                    by="webhook:ci")
-    record_stable(ledger, "demo", version="v2", service="demo_model_v2", reason="promoted by webhook:ci", correlation_id=cid)
+    record_stable(ledger, "demo", version="v2", service=canary, reason="promoted by webhook:ci", correlation_id=cid)
     advance(ledger, head, "succeeded", {"reason": "watch window passed"}, by="canary")
 
 
 @pytest.fixture
 def promoted(project_cloud, sdk) -> str:
-    """Version v2: preempted once, resumed, trained; then canaried and promoted."""
+    """Version v2: preempted once, resumed, trained, its model landed as a canary beside v1; then
+    canaried and promoted."""
     project_cloud.clock.freeze()
+    serve_first(project_cloud, sdk, "v1", {"accuracy": 0.5, "loss": 1.0})  # a weaker stable: v2 passes the gate
     project_cloud.dlc.backend.rules.add(FaultRule(kind="preempt", next=1, at_step=35))
     land(sdk, "v2")
     assert project_cloud.fc.wait_idle(60)
-    run_for(project_cloud, 275, step=25)
+    run_for(project_cloud, 300, step=25)
     env = project_cloud.env(BUCKET)
     rt = Runtime(Settings.resolve(environ=env), load_config(CONFIG), Credentials.from_env(env))
     cid = run_id("demo", "v2")
-    assert rt.ledger.latest(f"runs/demo/{cid}").state == "waiting_for_model"
     canary_and_promote(rt, cid)
     return cid
 
@@ -84,7 +87,8 @@ def test_the_timeline_lists_every_step_in_order_under_one_correlation_id(project
     steps = [(e["source"], e["state"]) for e in events]
     # the run: claimed, submitted, the first job preempted, resubmitted from its checkpoint, trained
     training = [s for s in steps if s[0] == "training"]
-    assert training[:2] == [("training", "claimed"), ("training", "submitted")] and training[-1] == ("training", "waiting_for_model")
+    assert training[:2] == [("training", "claimed"), ("training", "submitted")]
+    assert ("training", "waiting_for_model") in training and training[-1][1] in ("waiting_for_model", "model_ready", "served")
     summaries = [e["summary"] for e in events]
     preempted = next(i for i, s in enumerate(summaries) if "preempted" in s)
     assert "resume from oss://autopilot-demo/checkpoints/demo/" in summaries[preempted], summaries
@@ -92,12 +96,15 @@ def test_the_timeline_lists_every_step_in_order_under_one_correlation_id(project
     assert len(set(jobs)) == 2 and events[preempted]["job_id"] == jobs[-1]  # the resumed attempt's job
     # each notification sent, where it happened
     notified = [(i, e["summary"].split(":")[0]) for i, e in enumerate(events) if e["source"] == "notification"]
-    assert [n for _, n in notified] == ["notified run_started", "notified run_preempted", "notified run_succeeded"], notified
+    assert [n for _, n in notified][:3] == ["notified run_started", "notified run_preempted", "notified run_succeeded"], notified
     assert steps.index(("training", "submitted")) < notified[0][0] and notified[1][0] > preempted - 1
     assert all(events[i]["state"] == "sent" for i, _ in notified)
     # then the rollout, each traffic step with its metric values, promotion, the stable change, success
     rollout = [e for e in events if e["source"] in ("rollout", "serving")]
-    assert steps.index(("rollout", "initializing")) > max(i for i, s in enumerate(steps) if s[0] in ("training", "notification"))
+    # the model: landed, evaluated against v1, a canary service beside it (serving's records)
+    model = [e for e in events if e["source"] == "model"]
+    assert model and model[0]["state"] == "claimed" and model[-1]["state"] == "canary", [e["state"] for e in model]
+    assert steps.index(("rollout", "initializing")) > steps.index(("model", "claimed")) > preempted
     assert [(e["state"], e["canary_weight"]) for e in rollout if e["source"] == "rollout"] == [
         ("initializing", 0), ("progressing", 10), ("progressing", 30), ("progressing", 50), ("watching", 100), ("succeeded", 100)]
     progressing = [e for e in rollout if e["state"] == "progressing"]
