@@ -9,6 +9,7 @@
     pai-autopilot runs | run show RUN_ID | retrain PIPELINE VERSION [--force]   the ledger's runs
     pai-autopilot demo                               the whole story on localcloud, narrated
     pai-autopilot deploy PIPELINE VERSION [--dry-run] | services [--json]   model versions -> EAS
+    pai-autopilot notebooks [--json] | plan | snooze INSTANCE --hours N | report [--since 7d] [--json|--html F]
     pai-autopilot status | timeline PIPELINE VERSION | webhook sign METHOD PATH [BODY]   operations (issue 13)
 
 Imports of localcloud, rich and the SDKs happen inside the commands that need them.
@@ -21,6 +22,7 @@ import typer
 from . import control, traffic  # noqa: F401  (register `local` control and traffic commands)
 from .demo import demo
 from .local import local_app
+from .notebooks import register as register_notebooks
 from .project import package, validate
 from .runs import register as register_runs
 from .serving import register as register_serving
@@ -40,6 +42,7 @@ app.command()(wire)
 app.add_typer(local_app, name="local")
 register_runs(app)
 register_serving(app)  # serving (issue 11)
+register_notebooks(app)
 
 # --- issue 13: operations (status, timeline, webhook sign) ---
 from .ops import register as register_ops  # noqa: E402
