@@ -125,7 +125,11 @@ class ControlApi:
         if method == "GET":
             return _json(faults.list())
         if method == "POST" and path == "/faults":
-            fault_id = faults.add(_build(Fault, _body(request)))
+            fault = _build(Fault, _body(request))
+            known = ["*", *(name for name in self.cloud.service_names() if name != "fc")]
+            if fault.service not in known:
+                return _bad(f"no service {fault.service!r} to inject faults into; known: {', '.join(known)}", 400)
+            fault_id = faults.add(fault)
             return _json({"id": fault_id, "faults": faults.list()})
         if method == "DELETE" and path == "/faults":
             faults.clear()
@@ -146,8 +150,9 @@ class ControlApi:
         if path == "/fc/dead-letters":
             return _json(fc.dead_letters())
         if path.startswith("/fc/logs/"):
-            function = path.removeprefix("/fc/logs/")
-            if function not in fc.functions:
-                return _bad(f"no function {function!r}; known: {sorted(fc.functions)}", 404)
+            try:  # the FC name or the s.yaml resource name, as `local invoke` accepts
+                function = fc.resolve(path.removeprefix("/fc/logs/")).name
+            except KeyError as exc:
+                return _bad(exc.args[0], 404)
             return _json(fc.logs(function))
         return _bad(f"no control route GET /_localcloud{path}", 404)

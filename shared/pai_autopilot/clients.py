@@ -210,9 +210,19 @@ def retry_oss(operation: Callable[[], T], *, attempts: int = 3, base_delay: floa
             if not retryable:
                 raise
             if attempt == attempts:
-                raise TransientError(f"OSS call failed after {attempts} attempts", details=f"{exc.code}: {exc.message}") from exc
+                detail = f"{exc.code}: {exc.message}" if getattr(exc, "code", "") else _request_error(exc)
+                raise TransientError(f"OSS call failed after {attempts} attempts", details=detail) from exc
             time.sleep(base_delay * (2 ** (attempt - 1)) * (0.5 + random.random() / 2))
     raise AssertionError("unreachable")
+
+
+def _request_error(exc: Exception) -> str:
+    """What an oss2 ``RequestError`` (no HTTP answer) says: the cause, e.g. ``connection refused``."""
+    text = str(getattr(exc, "exception", "") or exc)
+    for needle in ("Connection refused", "Name or service not known", "timed out", "Connection reset"):
+        if needle in text:
+            return needle.lower()
+    return text[:200]
 
 
 def eventbridge_client(settings: Settings, credentials: Credentials) -> Any:

@@ -21,6 +21,7 @@ import typer
 
 from . import control, traffic  # noqa: F401  (register `local` control and traffic commands)
 from .demo import demo
+from .failures import EXIT_CODES_HELP
 from .local import local_app
 from .notebooks import register as register_notebooks
 from .project import package, validate
@@ -30,7 +31,8 @@ from .wire import wire
 
 app = typer.Typer(
     name="pai-autopilot",
-    help="Event-driven automation for Alibaba Cloud PAI on Function Compute, with an offline emulator.",
+    help="Event-driven automation for Alibaba Cloud PAI on Function Compute, with an offline emulator.\n\n"
+    + EXIT_CODES_HELP,
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
