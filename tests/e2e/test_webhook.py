@@ -219,3 +219,21 @@ def test_help_explains_every_command(cli):
         assert shown.exit_code == 0 and "Usage:" in shown.output, args
     assert "AUTOPILOT_WEBHOOK_SECRET" in cli("webhook", "sign", "--help").output
     assert "/v1/rollouts/PIPELINE" in cli("webhook", "--help").output
+
+
+def test_status_and_timeline_name_an_unreachable_endpoint():
+    from typer.testing import CliRunner
+
+    from pai_autopilot.cli import app
+
+    from .conftest import ROOT
+    from .test_local_up import free_port
+
+    endpoint = f"http://127.0.0.1:{free_port()}"
+    env = {"ALIBABA_CLOUD_ACCESS_KEY_ID": "ak", "ALIBABA_CLOUD_ACCESS_KEY_SECRET": "sk", "AUTOPILOT_ENDPOINT": endpoint,
+           "AUTOPILOT_BUCKET": "autopilot-demo", "AUTOPILOT_CONFIG": str(ROOT / "autopilot.yaml"), "AUTOPILOT_SDK_ATTEMPTS": "1"}
+    for args in (["status"], ["timeline", "demo", "v1"]):
+        result = CliRunner().invoke(app, args, env=env)
+        assert result.exit_code == 3 and f"error: cannot reach {endpoint}: connection refused" in result.output, (args, result.output)
+    unknown = CliRunner().invoke(app, ["timeline", "nope", "v1"], env=env)
+    assert unknown.exit_code == 2 and "no pipeline 'nope'; known: demo" in unknown.output

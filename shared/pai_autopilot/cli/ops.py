@@ -45,7 +45,7 @@ def status(as_json: JsonOption = False, config: ConfigOption = None) -> None:
     from ..ops.status import status_lines, status_view
 
     rt = _runtime(config)
-    with _cloud_errors(), _quiet_logs():
+    with _cloud_errors(rt), _quiet_logs():
         view = status_view(rt)
     if as_json:
         _print_json(view)
@@ -75,7 +75,7 @@ def timeline(
     rt = _runtime(config)
     if pipeline not in rt.config.pipelines:
         raise _fail(f"no pipeline {pipeline!r}; known: {', '.join(sorted(rt.config.pipelines)) or '(none)'}", 2)
-    with _cloud_errors(), _quiet_logs():
+    with _cloud_errors(rt), _quiet_logs():
         found = gather(rt, pipeline, version)
     if not found.events:
         raise _fail(f"nothing recorded for {pipeline} version {version!r} (correlation id {found.correlation_id}); "
