@@ -192,6 +192,7 @@ def build_code_package(root: Path, output: Path, *, config: Path | None = None, 
     shutil.copytree(library, output / "pai_autopilot",
                     ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "*.pyo"))
     shutil.copy2(config, output / "autopilot.yaml")
+    __import__("pai_autopilot.config.compiled").config.compiled.write_compiled(str(output / "autopilot.yaml"))  # no YAML at cold start
 
     files = tuple(PackagedFile(p.relative_to(output).as_posix(), p.stat().st_size)
                   for p in sorted(output.rglob("*")) if p.is_file())

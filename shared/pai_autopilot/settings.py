@@ -113,6 +113,18 @@ def _parse_url(value: str) -> str | None:
     if not re.match(r"^https?://[^/\s?#]+(/[^\s?#]*)?$", value):
         raise ValueError(f"expected an http(s):// URL without query, got {value!r}")
     return value
+def _safe_text(text: str, limit: int = 300) -> str:
+    """An error text fit to print: URL userinfo and secrets removed, at most ``limit`` characters.
+
+    Example
+    -------
+    >>> _safe_text("invalid AUTOPILOT_ENDPOINT: got 'http://user:pw@h/x'")
+    "invalid AUTOPILOT_ENDPOINT: got 'http://***@h/x'"
+    """
+    from .redact import scrub
+
+    text = scrub(text)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _default_config_path(environ: Mapping[str, str]) -> str:
@@ -204,7 +216,7 @@ class Settings:
             try:
                 values[name] = spec.parse(raw)
             except ValueError as exc:
-                raise SettingsError(f"invalid {source}: {exc}") from None
+                raise SettingsError(_safe_text(f"invalid {source}: {exc}")) from None
         if values["config_path"] is None:
             values["config_path"] = _default_config_path(env)
         return cls(**values)

@@ -52,6 +52,35 @@ from .ops import register as register_ops  # noqa: E402
 register_ops(app)
 
 
+def report_unexpected(exc: BaseException) -> str:
+    """The one line printed for a failure no command handled: scrubbed, capped, no traceback.
+
+    A traceback would carry SDK error details (``SignatureProvided``, request headers); set
+    ``PAI_AUTOPILOT_DEBUG=1`` to see it anyway.
+
+    Example
+    -------
+    >>> report_unexpected(RuntimeError("denied: {'SignatureProvided': '85b9be91241e7ce2'}"))
+    "error: unexpected RuntimeError: denied: {'SignatureProvided': '***'} (PAI_AUTOPILOT_DEBUG=1 shows the traceback)"
+    """
+    from ..redact import scrub
+
+    message = scrub(f"{type(exc).__name__}: {exc}")
+    message = message if len(message) <= 1000 else message[:997] + "..."
+    return f"error: unexpected {message} (PAI_AUTOPILOT_DEBUG=1 shows the traceback)"
+
+
 def main() -> None:
     """Entry point of the ``pai-autopilot`` console script."""
-    app()
+    import os
+
+    try:
+        app()
+    except Exception as exc:  # no command handled it: one scrubbed line, never a traceback with secrets
+        if os.environ.get("PAI_AUTOPILOT_DEBUG") == "1":
+            raise
+        from ..redact import register_env_secrets
+
+        register_env_secrets()
+        typer.echo(report_unexpected(exc), err=True)
+        raise SystemExit(1) from None

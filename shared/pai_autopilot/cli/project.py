@@ -20,11 +20,13 @@ def validate(
     Exits 0 when valid, 1 when any problem is found, 2 when a file cannot be read.
     """
     from ..config import validate_text
+    from ..config.text import read_config_file
+    from ..errors import ConfigError
 
     try:
-        text = file.read_text(encoding="utf-8")
-    except OSError as exc:
-        typer.echo(f"error: cannot read {file}: {exc.strerror}", err=True)
+        text = read_config_file(file)  # binary, non-UTF-8 or unreadable: exit 2, no traceback
+    except ConfigError as exc:
+        typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
     problems = [f"{file}: {problem}" for problem in validate_text(text, source=str(file))]
     if syaml_file is not None:

@@ -74,19 +74,10 @@ def _cloud_errors(rt: Runtime) -> contextlib.AbstractContextManager[None]:
 @contextlib.contextmanager
 def _quiet_logs() -> Iterator[None]:
     """The library's structured logs: warnings only, on stderr, for the duration (config restored after)."""
-    import logging
+    from ..log import quiet
 
-    import structlog
-
-    saved = structlog.get_config()
-    structlog.configure(
-        wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING),
-        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
-    )
-    try:
+    with quiet("WARNING", sys.stderr):
         yield
-    finally:
-        structlog.configure(**saved)
 
 
 def _print_json(data: Any) -> None:

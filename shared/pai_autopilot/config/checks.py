@@ -18,7 +18,7 @@ from __future__ import annotations
 import string
 from collections.abc import Iterator
 
-from .models import COMMAND_PLACEHOLDERS, SERVING_PLACEHOLDERS, AutopilotConfig, Pipeline, Serving
+from .models import COMMAND_PLACEHOLDERS, NOTIFICATION_EVENTS, SERVING_PLACEHOLDERS, AutopilotConfig, Pipeline, Serving
 
 Problem = tuple[str, str]
 
@@ -33,7 +33,26 @@ def semantic_problems(config: AutopilotConfig) -> list[Problem]:
         if pipeline.serving is not None:
             problems.extend(_serving_problems(f"pipelines.{name}.serving", pipeline.serving))
     problems.extend(_notebook_problems(config))  # issue 10
+    problems.extend(_notification_events(config))
     return problems
+
+
+def _notification_events(config: AutopilotConfig) -> Iterator[Problem]:
+    """Every subscribed event name must be one the project sends.
+
+    Example
+    -------
+    >>> import msgspec
+    >>> cfg = msgspec.convert({"version": 1, "storage": {"bucket": "demo-bucket"}, "pipelines": {},
+    ...     "notifications": [{"type": "webhook", "url_env": "HOOK", "events": ["run_sucess"]}]}, AutopilotConfig)
+    >>> list(_notification_events(cfg))[0][1].split(";")[0]
+    "unknown event 'run_sucess'"
+    """
+    known = ", ".join(NOTIFICATION_EVENTS)
+    for i, target in enumerate(config.notifications):
+        for j, name in enumerate(target.events):
+            if name not in NOTIFICATION_EVENTS:
+                yield f"notifications[{i}].events[{j}]", f"unknown event {name!r}; known events: {known}"
 
 
 def _placeholders(template: str) -> Iterator[str]:

@@ -339,6 +339,18 @@ class Notebooks(_Base):
 # -- end notebooks --------------------------------------------------------------------------------
 
 
+#: Every event a notification target may subscribe to (``notifications[].events``). A package
+#: that sends a new event adds its name here; ``validate`` refuses any other name.
+NOTIFICATION_EVENTS = (
+    "run_started", "run_queued", "run_rejected", "run_skipped", "run_succeeded", "run_failed", "run_preempted",
+    # serving
+    "service_creating", "service_running", "service_failed", "canary_created", "model_queued", "model_rejected",
+    "evaluation_failed", "capacity_refused", "rollout_superseded",
+    # notebooks
+    "notebook_idle_warning", "notebook_stopped",
+)
+
+
 class Notification(_Base):
     """A chat or webhook target. Secrets are named by environment variable, never inlined."""
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..config import load_config
 from ..errors import EventParseError
 from ..events import CloudEvent, CloudEventBatch, TimerEvent, dlc_job_status, is_dlc_job_event, parse_event
 from ..log import bind, get_logger
@@ -22,6 +21,7 @@ from .runs import run_entity
 
 def _runtime(context: Any, settings: Settings | None, credentials: Any) -> Any:
     from ..clients import Credentials
+    from ..config import load_config  # not at import: an ignored event needs no configuration
     from ..runtime import Runtime
 
     settings = settings or current_settings()
@@ -39,8 +39,6 @@ def _summary(results: list[dict[str, Any]]) -> str:
 
 def on_job_event(event: bytes | str, context: Any, *, settings: Settings | None = None, credentials: Any = None) -> dict[str, Any]:
     """Handle one invocation of ``job_events``."""
-    from .advance import advance_run, get_job
-
     parsed = parse_event(event)
     if isinstance(parsed, CloudEventBatch):
         events = list(parsed.events)
@@ -56,6 +54,7 @@ def on_job_event(event: bytes | str, context: Any, *, settings: Settings | None 
             results.append({"outcome": "ignored", "reason": f"not a DLC job event ({ce.source} {ce.type})"})
             continue
         job_id, _status = dlc_job_status(ce)  # the status is a hint; GetJob is the truth
+        from .advance import advance_run, get_job  # not before: an ignored event imports no client code
         rt = rt or _runtime(context, settings, credentials)
         body = get_job(rt, job_id)
         tags = (body.get("Settings") or {}).get("Tags") or {}
