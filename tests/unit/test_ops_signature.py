@@ -105,3 +105,20 @@ def test_the_signed_sample_event_verifies_under_the_demo_secret():
     with pytest.raises(SignatureRejected):
         verify(SignedRequest.from_headers(req.headers, method="POST", path=req.path, body=req.body + b" ", query=req.query),
                {"ci": Secret("demo-webhook-secret-0123456789")}, now=1714557600)
+
+
+@pytest.mark.parametrize(("size", "b64", "status"), [((1 << 20), False, 401), ((1 << 20), True, 401),
+                                                     ((1 << 20) + 1, False, 413), ((1 << 20) + 1, True, 413)])
+def test_the_body_limit_is_one_mib_however_the_body_travels(size, b64, status):
+    import base64
+    import json
+
+    from pai_autopilot.ops.webhook import handle
+
+    body = b"x" * size
+    event = {"version": "v1", "rawPath": "/v1/retrain", "isBase64Encoded": b64, "headers": {},
+             "body": base64.b64encode(body).decode() if b64 else body.decode(),
+             "requestContext": {"http": {"method": "POST", "path": "/v1/retrain"}}}
+    response = handle(json.dumps(event).encode(), None, environ={"AUTOPILOT_WEBHOOK_SECRET": "s" * 32},
+                      runtime_factory=lambda: pytest.fail("an unsigned request needs no runtime"))
+    assert response["statusCode"] == status  # 401: under the limit, refused for its (missing) signature

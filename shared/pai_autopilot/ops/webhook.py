@@ -124,7 +124,7 @@ def _serve(
     if len(event) > _MAX_EVENT_BYTES:
         return responses.error(413, "too_large", f"the request body is over the limit of {MAX_BODY_BYTES} bytes")
     try:
-        request = HttpRequest.from_json(decode(event))
+        request = HttpRequest.from_json(_decode(event))
     except EventParseError as exc:
         return responses.error(400, "bad_request", f"not an FC HTTP trigger event: {exc}")
     info.update(method=request.method, path=request.path[:200])
@@ -152,6 +152,21 @@ def _serve(
     from .handlers import HANDLERS
 
     return HANDLERS[route.handler](call)
+
+
+def _decode(event: bytes | str) -> Any:
+    """The event's JSON. Events up to the parser's limit take the shared parser; a larger one (a body
+    up to 1 MiB, base64-encoded) is decoded here, so the body limit is the webhook's own."""
+    from ..events.decode import JSON_ERRORS, MAX_EVENT_BYTES, parse_error
+
+    if len(event) <= MAX_EVENT_BYTES:
+        return decode(event)
+    import msgspec
+
+    try:
+        return msgspec.json.decode(event.encode() if isinstance(event, str) else event)
+    except JSON_ERRORS as exc:
+        raise parse_error("decode", f"event is not valid JSON ({type(exc).__name__})", value=event[:64]) from None
 
 
 def _authenticate(call: Call, info: dict[str, Any]) -> dict[str, Any] | None:
