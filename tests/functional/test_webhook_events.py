@@ -112,7 +112,7 @@ events = st.one_of(signed_calls(), signed_calls(), http_events(), st.binary(max_
 @given(event=events)
 def test_any_event_gets_a_2xx_or_4xx_answer_never_an_error(rt, event):
     response = handle(event, None, environ=ENV, runtime_factory=lambda: rt)  # raising here would be an FC error
-    assert set(response) == {"statusCode", "headers", "isBase64Encoded", "body"}
+    assert set(response) == {"statusCode", "headers", "isBase64Encoded", "body", "outcome"}
     status = response["statusCode"]
     payload = json.loads(response["body"]) if response["headers"]["Content-Type"] == "application/json" else None
     if status == 501:

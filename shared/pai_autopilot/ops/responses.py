@@ -2,6 +2,11 @@
 
 Errors are JSON with a stable code: ``{"error": {"code": "stale", "message": "…"}}``.
 
+Every response also carries ``outcome`` (``ok`` below 400, ``rejected`` for 4xx, ``error`` for 5xx), the
+key every handler's result has for the ``invocation`` summary line and the handler properties tests.
+ASSUMED (unconfirmed, the one place it is relied on): FC's HTTP trigger reads the four documented keys
+and ignores others, as localcloud does.
+
 Example
 -------
 >>> r = error(401, "bad_signature", "missing header(s) X-Autopilot-Signature")
@@ -19,11 +24,20 @@ HTML = "text/html; charset=utf-8"
 
 
 def respond(status: int, body: str, content_type: str = JSON, headers: dict[str, str] | None = None) -> dict[str, Any]:
-    """The full response structure FC expects (always every key)."""
+    """The full response structure FC expects (always every key), plus ``outcome``."""
     return {
         "statusCode": status, "headers": {"Content-Type": content_type, "Cache-Control": "no-store", **(headers or {})},
-        "isBase64Encoded": False, "body": body,
+        "isBase64Encoded": False, "body": body, "outcome": outcome_of(status),
     }
+
+
+def outcome_of(status: int) -> str:
+    """The invocation outcome of an HTTP status.
+
+    >>> outcome_of(202), outcome_of(401), outcome_of(503)
+    ('ok', 'rejected', 'error')
+    """
+    return "ok" if status < 400 else "rejected" if status < 500 else "error"
 
 
 def ok(data: Any, status: int = 200) -> dict[str, Any]:
