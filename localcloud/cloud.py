@@ -58,6 +58,8 @@ class LocalCloud:
         Multiplies FC's async retry backoff (1 s, 2 s, 4 s …); tests use a small value.
     tick_interval:
         Real seconds between ticks (timers, lifecycle); :meth:`advance` also ticks at once.
+    oss_max_buckets:
+        The account's bucket cap (default ``LOCALCLOUD_OSS_MAX_BUCKETS``, else OSS's 100).
     """
 
     def __init__(
@@ -69,6 +71,7 @@ class LocalCloud:
         function_env: dict[str, str] | None = None,
         retry_delay_scale: float = 1.0,
         tick_interval: float = 0.5,
+        oss_max_buckets: int | None = None,
     ) -> None:
         self.region = region
         self.account_id = LOCAL_ACCOUNT_ID
@@ -83,6 +86,7 @@ class LocalCloud:
         self.oss = OssService(
             clock=self.clock, credentials=self.credentials, hub=self.hub, region=region,
             account_id=self.account_id, data_dir=Path(data_dir) if data_dir else None, faults=self.faults,
+            max_buckets=oss_max_buckets,
         )
         self.eventbridge = EventBridgeService(clock=self.clock, hub=self.hub, region=region, account_id=self.account_id)
         self.dlc = DlcService(clock=self.clock, region=region, account_id=self.account_id,
@@ -253,26 +257,34 @@ class LocalCloud:
         self._standing_workspaces[workspace_id] = name
         self.dlc.backend.set_workspaces({workspace_id: name})
 
-    def reset(self) -> None:
+    def reset(self, *, everything: bool = False) -> dict[str, list[str]]:
         """Forget every object, job and invocation; re-create the standing buckets (empty) and
-        workspaces."""
-        if self.fc is not None:
-            self.fc.reset()
-        self.oss.reset()
-        for service in self.services.values():
-            service.reset()
-        self.requests.reset()
-        self.api_calls.reset()
-        self.timeline.reset()
-        self.clock.reset()
-        self.faults.clear()
-        self.delivery = DeliveryFaults()
-        if self.fc is not None:
-            self.fc.restart_timers()
-        for name in sorted(self._standing_buckets):
-            self.oss.create_bucket(name)
-        if self._standing_workspaces:
-            self.dlc.backend.set_workspaces(dict(self._standing_workspaces))
+        workspaces (``everything``: forget the buckets too). Returns ``{"buckets_removed": [...]}``:
+        the buckets that are gone, e.g. ones a crashed program left behind."""
+        # under the tick lock: a background tick between the clock's reset and the timers'
+        # re-anchoring would otherwise fire every timer between the two times
+        with self._tick_lock:
+            removed = sorted(set(self.oss.bucket_names()) - (set() if everything else self._standing_buckets))
+            if everything:
+                self._standing_buckets.clear()
+            if self.fc is not None:
+                self.fc.reset()
+            self.oss.reset()
+            for service in self.services.values():
+                service.reset()
+            self.requests.reset()
+            self.api_calls.reset()
+            self.timeline.reset()
+            self.clock.reset()
+            self.faults.clear()
+            self.delivery = DeliveryFaults()
+            if self.fc is not None:
+                self.fc.restart_timers()
+            for name in sorted(self._standing_buckets):
+                self.oss.create_bucket(name)
+            if self._standing_workspaces:
+                self.dlc.backend.set_workspaces(dict(self._standing_workspaces))
+        return {"buckets_removed": removed}
 
     def advance(self, seconds: float) -> None:
         """Advance the clock and let time-driven behaviour (timers, lifecycles) follow at once."""

@@ -5,7 +5,9 @@ route                                           what it does
 =============================================== ============================================
 ``GET  /_localcloud/health``                    ``{"status": "ok", "services": [...]}``
 ``POST /_localcloud/reset``                     forget every resource, object, fault and
-                                                invocation (standing buckets stay, empty)
+                                                invocation (standing buckets stay, empty;
+                                                ``{"all": true}``: those too); answers
+                                                ``buckets_removed`` when any were
 ``GET  /_localcloud/state``                     every service's state as JSON
 ``GET  /_localcloud/clock``                     the clock; ``POST`` ``{"freeze": t|null}``,
                                                 ``{"advance": seconds}`` or ``{"unfreeze": true}``
@@ -84,8 +86,8 @@ class ControlApi:
         if (method, path) == ("GET", "/health"):
             return _json({"status": "ok", "services": cloud.service_names(), "region": cloud.region})
         if (method, path) == ("POST", "/reset"):
-            cloud.reset()
-            return _json({"reset": True})
+            removed = cloud.reset(everything=bool(_body(request).get("all")))["buckets_removed"]
+            return _json({"reset": True, **({"buckets_removed": removed} if removed else {})})
         if (method, path) == ("GET", "/state"):
             return _json(cloud.state())
         if path == "/clock":

@@ -38,9 +38,13 @@ def _print(data: Any) -> None:
 
 
 @local_app.command()
-def reset(port: PortOption = DEFAULT_PORT) -> None:
-    """Forget every object, job, fault and invocation (configured buckets stay, empty)."""
-    _print(_call(port, "POST", "/reset"))
+def reset(
+    port: PortOption = DEFAULT_PORT,
+    all_: Annotated[bool, typer.Option("--all", help="Remove the configured buckets too.")] = False,
+) -> None:
+    """Forget every object, job, fault and invocation (configured buckets stay, empty); prints
+    the buckets removed (leftovers of crashed programs among them)."""
+    _print(_call(port, "POST", "/reset", {"all": True} if all_ else None))
 
 
 @local_app.command()
