@@ -124,6 +124,12 @@ class LocalCloud:
         for service in (self.dlc, self.eventbridge, self.eas, self.dsw, self.cms):  # cms last: alarms see the others' tick
             self.register(service)
         self.edge.mount("/api/predict/", self.eas.gateway)
+        self.fc_api: Any = None
+        if self.fc is not None:  # FC 3.0's InvokeFunction (POP, version 2023-03-30) through the runtime
+            from .fc.api import FcApiService
+
+            self.fc_api = FcApiService(self.fc)
+            self.edge.pop_services[self.fc_api.version] = self.fc_api  # on the edge; "fc" stays the runtime
         self._standing_buckets: set[str] = set()
         self._standing_workspaces: dict[str, str] = {}
         self.tick_interval = tick_interval
@@ -269,6 +275,8 @@ class LocalCloud:
                 self._standing_buckets.clear()
             if self.fc is not None:
                 self.fc.reset()
+            if self.fc_api is not None:
+                self.fc_api.reset()
             self.oss.reset()
             for service in self.services.values():
                 service.reset()

@@ -225,6 +225,7 @@ class FcRuntime:
             "service": {"name": spec.name, "log_project": "", "log_store": "", "qualifier": "LATEST", "version_id": ""},
             "region": self.region,
             "account_id": self.account_id,
+            "clock_now": self.clock.now(),  # read by the worker only under LOCALCLOUD_FOLLOW_CLOCK
         }
 
     # -- invocation --------------------------------------------------------------------------

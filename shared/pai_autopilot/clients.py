@@ -174,8 +174,23 @@ class Clients:
 
     @property
     def fc(self) -> Any:
-        """The Function Compute 3.0 (2023-03-30) client: InvokeFunction for the canary kick."""
-        return self._pop_client("alibabacloud_fc20230330", "fc")
+        """The Function Compute 3.0 (2023-03-30) client: InvokeFunction for the canary kick.
+
+        In the cloud its endpoint is ``<account id>.<region>.fc.aliyuncs.com`` (``account_id``
+        setting, which FC sets as ``FC_ACCOUNT_ID``); ``AUTOPILOT_ENDPOINT`` overrides it.
+        """
+        if "alibabacloud_fc20230330" not in self._pop:
+            account = self.settings.account_id
+            if not self.settings.endpoint and not account:
+                raise SettingsError("the FC 3.0 client needs the account id: set AUTOPILOT_ACCOUNT_ID "
+                                    "(FC sets FC_ACCOUNT_ID in every function)")
+            from alibabacloud_fc20230330.client import Client
+
+            config = pop_config(self.settings, self.credentials, "fc")
+            if not self.settings.endpoint:
+                config.endpoint = f"{account}.{self.settings.region}.fc.aliyuncs.com"
+            self._pop["alibabacloud_fc20230330"] = Client(config)
+        return self._pop["alibabacloud_fc20230330"]
 
 
 @functools.lru_cache(maxsize=8)

@@ -52,6 +52,9 @@ def _project_cloud(_notices, tmp_path_factory):
         project_dir=ROOT,
         function_env={"AUTOPILOT_CONFIG": str(path), "AUTOPILOT_LOG_LEVEL": "DEBUG", "AUTOPILOT_NOTIFY_URL": _notices[1],
                       "AUTOPILOT_NOTIFY_PER_MINUTE": "10000",  # many runs per minute in tests
+                      # the canary kick ticks once instead of polling for readiness (the clock only
+                      # moves when a test moves it; tests/e2e/test_rollout_flow.py covers the polling)
+                      "AUTOPILOT_KICK_WAIT_SECONDS": "0",
                       "AUTOPILOT_WEBHOOK_SECRET": WEBHOOK_SECRET, "AUTOPILOT_WEBHOOK_KEY_ID": WEBHOOK_KEY_ID},
         retry_delay_scale=0.05,
     ).start()

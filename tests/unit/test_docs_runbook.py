@@ -218,3 +218,10 @@ def test_every_event_the_code_sends_may_be_named_in_the_configuration() -> None:
     events, _ = notification_events()
     missing = sorted(e for e in events if not any(fnmatch.fnmatchcase(known, e) for known in NOTIFICATION_EVENTS))
     assert not missing, f"add to NOTIFICATION_EVENTS in config/models.py: {missing}"
+
+
+def test_every_rollout_phase_may_be_named_in_the_configuration() -> None:
+    from pai_autopilot.config.models import NOTIFICATION_EVENTS
+    from pai_autopilot.rollout.state import PHASES
+
+    assert {f"rollout_{p}" for p in PHASES} <= set(NOTIFICATION_EVENTS)

@@ -168,7 +168,12 @@ def test_every_handler_answers_any_input_with_a_result_or_the_invalid_input_erro
     def check(event: bytes) -> None:
         result, seconds = answer(handler, event)
         COUNTS[function] = COUNTS.get(function, 0) + 1
-        assert isinstance(result, dict) and isinstance(result.get("outcome"), str), result
+        assert isinstance(result, dict), result
+        if "statusCode" in result:  # an HTTP function's answer: a 2xx or 4xx, never a 5xx (FC would not retry it)
+            assert isinstance(result["statusCode"], int) and 200 <= result["statusCode"] < 500, result
+            assert seconds < 1.0, (seconds, event[:200])
+            return
+        assert isinstance(result.get("outcome"), str), result
         if "code" in result:  # the invalid-input error (the invocation decorator's answer)
             assert result["outcome"] == "rejected" and isinstance(result["error"], str) and len(result["error"]) < 4000
         assert seconds < 1.0, (seconds, event[:200])

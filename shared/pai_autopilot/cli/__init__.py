@@ -7,6 +7,7 @@
     pai-autopilot local traffic --target GROUP_OR_SERVICE --qps N [--duration S]
     pai-autopilot wire [--dry-run]                   EventBridge rule + OSS lifecycle s deploy can't make
     pai-autopilot runs | run show RUN_ID | retrain PIPELINE VERSION [--force]   the ledger's runs
+    pai-autopilot rollouts | rollout show PIPELINE | rollout promote|abort|pause|resume|rollback PIPELINE
     pai-autopilot demo                               the whole story on localcloud, narrated
     pai-autopilot deploy PIPELINE VERSION [--dry-run] | services [--json]   model versions -> EAS
     pai-autopilot notebooks [--json] | plan | snooze INSTANCE --hours N | report [--since 7d] [--json|--html F]
@@ -25,6 +26,7 @@ from .failures import EXIT_CODES_HELP
 from .local import local_app
 from .notebooks import register as register_notebooks
 from .project import package, validate
+from .rollouts import register as register_rollouts
 from .runs import register as register_runs
 from .serving import register as register_serving
 from .wire import wire
@@ -43,6 +45,7 @@ app.command()(demo)
 app.command()(wire)
 app.add_typer(local_app, name="local")
 register_runs(app)
+register_rollouts(app)  # rollouts | rollout show | rollout promote|abort|pause|resume|rollback (issue 12)
 register_serving(app)  # serving (issue 11)
 register_notebooks(app)
 

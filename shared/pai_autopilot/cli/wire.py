@@ -18,8 +18,13 @@ def wire(
     function_prefix: Annotated[str, typer.Option(help="Prefix of the FC function names (s.yaml vars.prefix).")] = os.environ.get(
         "AUTOPILOT_NAME_PREFIX", "pai-autopilot"
     ),
+    alarm_callback_url: Annotated[
+        str | None,
+        typer.Option(help="HTTP trigger URL of the alarm function: the alarm rules' webhook (with ?token=$AUTOPILOT_ALARM_TOKEN). "
+                     "Default $AUTOPILOT_ALARM_CALLBACK_URL; unset: alarms reach the function through the default bus only."),
+    ] = None,
 ) -> None:
-    """Route PAI job events to job_events, expire old checkpoints, and check the ledger bucket.
+    """Route PAI job events to job_events, expire old checkpoints, keep the rollouts' alarm rules, check the ledger bucket.
 
     Idempotent: running it twice changes nothing the second time. Runs as s.yaml's post-deploy
     action. Exit 1 when a step is refused (e.g. a versioned ledger bucket, a missing PAI bus);
@@ -51,9 +56,13 @@ def wire(
     bucket_name = settings.bucket or cfg.storage.bucket
     bucket = clients(settings, creds).bucket(bucket_name)
     eb = eventbridge_client(settings, creds)
+    cms = clients(settings, creds).cms
+    webhook = alarm_callback_url or os.environ.get("AUTOPILOT_ALARM_CALLBACK_URL") or None
+    if webhook and settings.alarm_token:
+        webhook += ("&" if "?" in webhook else "?") + "token=" + settings.alarm_token
     with cli_errors(oss_endpoint(settings), bucket_name):
         steps = wiring.plan(cfg, eventbridge=eb, bucket=bucket, region=settings.region, account_id=account,
-                            function_prefix=function_prefix)
+                            function_prefix=function_prefix, cms=cms, alarm_webhook=webhook)
     for step in steps:
         typer.echo(step.line())
     if any(step.action == "refuse" for step in steps):
@@ -63,6 +72,6 @@ def wire(
         typer.echo("dry run: nothing applied")
         return
     with cli_errors(oss_endpoint(settings), bucket_name):
-        wiring.apply(steps, eventbridge=eb, bucket=bucket)
+        wiring.apply(steps, eventbridge=eb, bucket=bucket, cms=cms)
     changed = sum(step.action in ("create", "update") for step in steps)
     typer.echo(f"applied {changed} change(s)" if changed else "nothing to change")

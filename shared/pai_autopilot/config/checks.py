@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import string
 from collections.abc import Iterator
+from typing import Any
 
 from .models import COMMAND_PLACEHOLDERS, NOTIFICATION_EVENTS, SERVING_PLACEHOLDERS, AutopilotConfig, Pipeline, Serving
 
@@ -86,14 +87,25 @@ def _pipeline_problems(config: AutopilotConfig, name: str, p: Pipeline) -> Itera
     if p.dataset.prefix.startswith(config.storage.ledger_prefix):
         yield f"{base}.dataset.prefix", f"lies under the ledger prefix {config.storage.ledger_prefix!r}"
     if p.rollout is not None:
-        weights = p.rollout.step_weights
+        yield from _rollout_problems(base, p.rollout)
+
+
+def _rollout_problems(base: str, r: Any) -> Iterator[Problem]:
+    """The rollout policy's cross-field rules (issue 12)."""
+    weights = r.step_weights
+    if r.step_weight is None:
         if weights != sorted(set(weights)):
             yield f"{base}.rollout.step_weights", f"must be strictly increasing, got {weights}"
-        if weights and weights[-1] > p.rollout.max_weight:
-            yield f"{base}.rollout.step_weights", f"last step {weights[-1]} exceeds max_weight {p.rollout.max_weight}"
-        for i, gate in enumerate(p.rollout.metrics):
-            if gate.min is None and gate.max is None:
-                yield f"{base}.rollout.metrics[{i}]", "set min, max or both"
+        elif weights and weights[-1] != 100:
+            yield f"{base}.rollout.step_weights", f"the last step must be 100 (promotion), got {weights[-1]}"
+    elif r.step_weight > r.max_weight:
+        yield f"{base}.rollout.step_weight", f"{r.step_weight} exceeds max_weight {r.max_weight}"
+    if r.progress_deadline_seconds < r.interval_seconds:
+        yield (f"{base}.rollout.progress_deadline_seconds",
+               f"{r.progress_deadline_seconds} is shorter than one interval ({r.interval_seconds} s)")
+    kinds = [w.type for w in r.webhooks]
+    for kind in sorted({k for k in kinds if kinds.count(k) > 1}):
+        yield f"{base}.rollout.webhooks", f"{kind} is given more than once"
 
 
 def _overlapping_prefixes(config: AutopilotConfig) -> Iterator[Problem]:
