@@ -44,7 +44,7 @@ from ..training.history import iso
 #: Keys holding an error ratio, in order of preference (the canary's own first).
 ERROR_RATIO_KEYS = ("canary_error_ratio", "error_ratio", "canary_error_rate", "error_rate")
 #: Nested dicts where gate and metric values may be recorded.
-VALUE_CONTAINERS = ("gate", "gates", "metrics", "values", "observed", "evaluation")
+VALUE_CONTAINERS = ("last_gate", "gate", "gates", "metrics", "values", "observed", "evaluation")
 #: Top-level keys that are metric or gate values (recorded by the controller, the evaluation gate).
 VALUE_KEYS = frozenset({
     "canary_requests", "canary_errors", "stable_requests", "stable_errors", "canary_error_ratio", "stable_error_ratio",
@@ -109,14 +109,24 @@ def _number(value: Any) -> float | None:
 def record_values(data: dict[str, Any]) -> dict[str, Any]:
     """The metric and gate values a record carries (top-level known keys and nested containers).
 
+    The rollout controller's ``last_gate`` (``{"p_value", "canary": {...}, "stable": {...}}``) is
+    flattened as ``canary_requests``, ``stable_error_ratio``, …
+
     >>> record_values({"canary_weight": 10, "p_value": 0.2, "gate": {"canary_p99_ms": 120, "verdict": "pass"}})
     {'p_value': 0.2, 'canary_p99_ms': 120}
+    >>> record_values({"last_gate": {"p_value": 0.5, "canary": {"requests": 50, "error_ratio": 0.0, "p99_ms": None}}})
+    {'p_value': 0.5, 'canary_requests': 50, 'canary_error_ratio': 0.0}
     """
     values = {k: v for k, v in data.items() if k in VALUE_KEYS and _number(v) is not None}
     for container in VALUE_CONTAINERS:
         nested = data.get(container)
-        if isinstance(nested, dict):
-            values.update({k: v for k, v in nested.items() if isinstance(k, str) and _number(v) is not None})
+        if not isinstance(nested, dict):
+            continue
+        for key, value in nested.items():
+            if isinstance(key, str) and _number(value) is not None:
+                values[key] = value
+            elif isinstance(key, str) and isinstance(value, dict):  # one level of sides: canary, stable
+                values.update({f"{key}_{k}": v for k, v in value.items() if isinstance(k, str) and _number(v) is not None})
     return values
 
 
