@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import importlib.util
 import json
+import sys
 import time
 from pathlib import Path
 
@@ -134,3 +135,19 @@ def test_the_generated_events_reached_every_kind_of_answer():
     assert {"bad_request", "bad_signature", "not_found", "invalid"} <= codes, sorted(codes)
     assert any(200 <= status < 300 for status, _ in SEEN), sorted(set(SEEN))
 
+
+
+@pytest.mark.parametrize(("module", "method", "route", "data"), [
+    ("pai_autopilot.rollout.control", "POST", "/v1/rollouts/demo/pause", b"{}"),
+    ("pai_autopilot.rollout.alarms", "POST", "/v1/alerts/cms", b"alertName=x&alertState=ALERT&curValue=1&ruleId=r1"),
+    ("pai_autopilot.notebooks.snooze", "POST", "/v1/notebooks/dsw-1/snooze", b'{"hours": 2}'),
+])
+def test_a_route_whose_library_is_not_deployed_answers_501(rt, monkeypatch, module, method, route, data):
+    monkeypatch.setitem(sys.modules, module, None)  # `import module` now fails, as in a deployment without it
+    sent = signed_headers(Secret(SECRET), "ci", method, route, data, now=time.time())
+    sent["Content-Type"] = "application/json" if data.startswith(b"{") else "application/x-www-form-urlencoded"
+    event = {"version": "v1", "rawPath": route, "body": data.decode(), "isBase64Encoded": False, "headers": sent,
+             "requestContext": {"http": {"method": method, "path": route}}}
+    response = handle(json.dumps(event).encode(), None, environ=ENV, runtime_factory=lambda: rt)
+    error = json.loads(response["body"])["error"]
+    assert (response["statusCode"], error["code"]) == (501, "not_available") and module in error["message"]
