@@ -49,10 +49,13 @@ _CONFLICT_NAMES = frozenset({"RolloutCommandConflict"})
 def http_status(exc: BaseException) -> tuple[int, str]:
     """``(status, stable code)`` for an error raised while serving a route."""
     names = {cls.__name__ for cls in type(exc).__mro__}
+    from .keys import WebhookNotConfigured
     from .signature import SignatureRejected
 
     if isinstance(exc, SignatureRejected):
         return 401, exc.reason
+    if isinstance(exc, WebhookNotConfigured):  # the webhook is off: nobody can be authenticated (not a 5xx)
+        return 403, "not_configured"
     if isinstance(exc, NotFound) or names & _NOT_FOUND_NAMES:
         return 404, "not_found"
     if isinstance(exc, ConflictError) or names & _CONFLICT_NAMES:

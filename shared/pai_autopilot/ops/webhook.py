@@ -9,13 +9,14 @@ status code
 400    ``bad_request`` (not an HTTP trigger event, a body that is not JSON)
 401    ``bad_signature`` (missing, malformed or wrong), ``stale`` (outside ±300 s),
        ``replayed`` (the nonce was used)
+403    ``not_configured`` (the function has no usable ``AUTOPILOT_WEBHOOK_SECRET``: the webhook is off)
 404    ``not_found`` (no such route, pipeline, run, version, rollout or notebook)
 405    ``method_not_allowed`` (with ``Allow``)
 409    ``conflict`` (the command does not apply to the rollout's phase)
 413    ``too_large`` (body over 1 MiB)
 422    ``invalid`` (a field is missing or wrong; the message names it)
 501    ``not_available`` (the route's library is not deployed)
-503    ``not_configured`` (no webhook secret, no configuration), ``unavailable`` (the cloud is
+503    ``not_configured`` (an unusable configuration or settings), ``unavailable`` (the cloud is
        temporarily unavailable: retry later)
 ====== ==================================================================================
 
