@@ -56,6 +56,11 @@ def _jsonable(value: Any) -> Any:
 
 
 _REAL_TIME = time.time
+_CLOCK_OFFSET = [0.0]  # localcloud's clock minus the real time, as of the latest invocation
+
+
+def _clock_time() -> float:
+    return _REAL_TIME() + _CLOCK_OFFSET[0]
 
 
 def _follows_clock() -> bool:
@@ -65,11 +70,15 @@ def _follows_clock() -> bool:
 
 
 def _follow_clock(clock_now: Any) -> None:
-    """Make ``time.time()`` read localcloud's clock from now on (offset from the real time)."""
+    """Make ``time.time()`` read localcloud's clock from now on (offset from the real time).
+
+    One function is installed, and each invocation only moves its offset: code that bound
+    ``time.time`` earlier (a default argument such as ``now=time.time``) follows the clock too.
+    """
     if not isinstance(clock_now, (int, float)):
         return
-    offset = float(clock_now) - _REAL_TIME()
-    time.time = lambda: _REAL_TIME() + offset
+    _CLOCK_OFFSET[0] = float(clock_now) - _REAL_TIME()
+    time.time = _clock_time
 
 
 def main() -> None:

@@ -49,8 +49,9 @@ def exported(port: int) -> dict[str, str]:
 def test_local_env_prints_the_exports_the_server_accepts():
     env = exported(9911)
     assert sorted(env) == ["ALIBABA_CLOUD_ACCESS_KEY_ID", "ALIBABA_CLOUD_ACCESS_KEY_SECRET", "ALIBABA_CLOUD_REGION_ID",
-                           "AUTOPILOT_BUCKET", "AUTOPILOT_ENDPOINT"]
+                           "AUTOPILOT_BUCKET", "AUTOPILOT_ENDPOINT", "LOCALCLOUD_PORT"]
     assert env["ALIBABA_CLOUD_REGION_ID"] == "cn-hangzhou" and env["AUTOPILOT_ENDPOINT"] == "http://127.0.0.1:9911"
+    assert env["LOCALCLOUD_PORT"] == "9911"  # so the `local` commands after `eval` find this localcloud
     assert env["AUTOPILOT_BUCKET"] == "autopilot-demo"
     # the pair is the one a localcloud verifies signatures with, and nothing else is
     store = CredentialStore()

@@ -195,3 +195,37 @@ def test_retries_stop_when_the_event_is_older_than_its_max_age(probe):
     # Then it was dead-lettered by age, before the retry budget ran out
     assert record["status"] == "dead"
     assert 3 <= record["attempts"] < 9
+
+
+def test_a_clock_bound_before_the_next_invocation_still_follows_the_clock(tmp_path):
+    """A function module that bound ``time.time`` at import (``now=time.time`` as a default) must
+    see localcloud's clock on later invocations too, not the offset of its first one."""
+    from localcloud import LocalCloud
+
+    (tmp_path / "s.yaml").write_text(
+        "edition: 3.0.0\nname: t\naccess: default\nresources:\n  clocky:\n    component: fc3\n    props:\n"
+        "      region: cn-hangzhou\n      functionName: clocky\n      runtime: python3.10\n      code: ./code\n"
+        "      handler: clocky.handler\n      memorySize: 128\n      timeout: 10\n")
+    (tmp_path / "functions").mkdir()
+    (tmp_path / "shared").mkdir()
+    (tmp_path / "functions" / "clocky.py").write_text(
+        "import time\n\ndef _now(now=time.time):\n    return now()\n\n"
+        "def handler(event, context):\n    return {'bound': _now(), 'live': time.time()}\n")
+    cloud = LocalCloud(project_dir=tmp_path, function_env={"LOCALCLOUD_FOLLOW_CLOCK": "*"}).start()
+    try:
+        cloud.clock.freeze()
+        def invoke() -> dict:
+            cloud.fc.invoke_async("clocky", b"{}")
+            assert cloud.fc.wait_idle(30)
+            return cloud.fc.invocation_records("clocky")[-1]
+
+        first = invoke()["result"]
+        cloud.clock.advance(120)
+        record = invoke()
+        assert not record["cold_start"], record  # the same warm instance, its module imported once
+        second = record["result"]
+        for result in (first, second):
+            assert abs(result["bound"] - result["live"]) < 5, result
+        assert second["bound"] - first["bound"] > 100
+    finally:
+        cloud.stop()

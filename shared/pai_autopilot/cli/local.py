@@ -19,7 +19,10 @@ if TYPE_CHECKING:
 local_app = typer.Typer(help="Run localcloud, the offline emulator, and use it.", no_args_is_help=True)
 
 DEFAULT_PORT = 9800
-PortOption = Annotated[int, typer.Option("--port", "-p", help="Edge port of localcloud.")]
+PortOption = Annotated[
+    int, typer.Option("--port", "-p", envvar="LOCALCLOUD_PORT",
+                      help="Edge port of localcloud (`local env` exports LOCALCLOUD_PORT, so later `local` commands find it).")
+]
 ConfigOption = Annotated[Path, typer.Option("--config", "-c", help="autopilot.yaml naming the buckets to create.")]
 
 
@@ -83,7 +86,10 @@ def up(
     cloud = LocalCloud(
         data_dir=data_dir,
         project_dir=project_dir if functions and has_syaml else None,
-        function_env={"AUTOPILOT_CONFIG": str(config.resolve())},
+        # the functions' time.time() follows localcloud's clock, so `local clock --advance` moves
+        # their "now" with CloudMonitor's datapoints and the timers (LOCALCLOUD_FOLLOW_CLOCK='' turns it off)
+        function_env={"AUTOPILOT_CONFIG": str(config.resolve()),
+                      "LOCALCLOUD_FOLLOW_CLOCK": os.environ.get("LOCALCLOUD_FOLLOW_CLOCK", "*")},
     )
     if cloud.fc is not None:
         cloud.fc.echo_logs = not quiet
@@ -132,6 +138,7 @@ def env(
         "ALIBABA_CLOUD_ACCESS_KEY_SECRET": LOCAL_ACCESS_KEY_SECRET,
         "ALIBABA_CLOUD_REGION_ID": DEFAULT_REGION,
         "AUTOPILOT_ENDPOINT": f"http://127.0.0.1:{port}",
+        "LOCALCLOUD_PORT": str(port),  # the `local` commands' default port from now on
     }
     path = config or Path("autopilot.yaml")
     bucket = _bucket_of(path) if path.exists() else None
