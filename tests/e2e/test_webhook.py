@@ -191,6 +191,7 @@ def test_webhook_sign_prints_a_curl_line_that_works(cli, hook, project_cloud, sd
     missing = cli("webhook", "sign", "GET", "/v1/status", AUTOPILOT_WEBHOOK_SECRET="")
     assert missing.exit_code == 2 and "AUTOPILOT_WEBHOOK_SECRET is not set" in missing.output
     assert cli("webhook", "sign", "DELETE", "/v1/status").exit_code == 2
+    assert "-H 'X-Autopilot-Timestamp: 1000'" in cli("webhook", "sign", "GET", "/v1/status", "--at", "1000").output
 
 
 def test_cloudmonitor_calls_back_with_the_url_token(cli, hook):

@@ -117,6 +117,8 @@ def sign(
                                             "url.system_url). Default: $AUTOPILOT_WEBHOOK_URL, else left as that variable.")] = None,
     accept: Annotated[str | None, typer.Option(help="An Accept header to add (text/html for the timeline page).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the method, URL, headers and body as JSON instead.")] = False,
+    at: Annotated[int | None, typer.Option("--at", metavar="EPOCH", min=0, help="Sign as of this epoch second (default: "
+                                           "now). For localcloud with its clock moved: the functions follow it.")] = None,
 ) -> None:
     """Print a ready `curl` line for one signed webhook request (valid for 300 s, once: sign every request anew).
 
@@ -145,7 +147,7 @@ def sign(
     for key, value in parse_qsl(raw_query, keep_blank_values=True):  # FC joins repeated keys with commas
         query[key] = f"{query[key]},{value}" if key in query else value
     data, data_file = _body(body)
-    headers = signed_headers(secret, key_id, verb, route, data, query=query, now=time.time())
+    headers = signed_headers(secret, key_id, verb, route, data, query=query, now=time.time() if at is None else at)
     if data:
         headers = {"Content-Type": "application/json", **headers}
     if accept:
