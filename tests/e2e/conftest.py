@@ -11,6 +11,8 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 BUCKET = "autopilot-demo"
+WEBHOOK_SECRET = "test-webhook-secret-0123456789abcdef"  # the webhook function's signing key (issue 13)
+WEBHOOK_KEY_ID = "ci"
 
 
 class Notices:
@@ -52,7 +54,8 @@ def _project_cloud(_notices, tmp_path_factory):
                       "AUTOPILOT_NOTIFY_PER_MINUTE": "10000",  # many runs per minute in tests
                       # the canary kick ticks once instead of polling for readiness (the clock only
                       # moves when a test moves it; tests/e2e/test_rollout_flow.py covers the polling)
-                      "AUTOPILOT_KICK_WAIT_SECONDS": "0"},
+                      "AUTOPILOT_KICK_WAIT_SECONDS": "0",
+                      "AUTOPILOT_WEBHOOK_SECRET": WEBHOOK_SECRET, "AUTOPILOT_WEBHOOK_KEY_ID": WEBHOOK_KEY_ID},
         retry_delay_scale=0.05,
     ).start()
     cloud.create_bucket(BUCKET)

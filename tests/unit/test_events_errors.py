@@ -33,6 +33,7 @@ EXPECTED_MODEL = {
     "eventbridgeCmsAlarm.json": CloudEvent,
     "timerReconcile.json": TimerEvent,
     "httpWebhook.json": HttpRequest,
+    "httpWebhookSigned.json": HttpRequest,  # issue 13: the real signing scheme
     "httpCmsAlarmForm.json": HttpRequest,
     "httpCmsAlarmFormBase64.json": HttpRequest,
     "cmsAlarmJson.json": CmsAlarm,

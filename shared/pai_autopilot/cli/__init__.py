@@ -11,6 +11,7 @@
     pai-autopilot demo                               the whole story on localcloud, narrated
     pai-autopilot deploy PIPELINE VERSION [--dry-run] | services [--json]   model versions -> EAS
     pai-autopilot notebooks [--json] | plan | snooze INSTANCE --hours N | report [--since 7d] [--json|--html F]
+    pai-autopilot status | timeline PIPELINE VERSION | webhook sign METHOD PATH [BODY]   operations (issue 13)
 
 Imports of localcloud, rich and the SDKs happen inside the commands that need them.
 """
@@ -47,6 +48,11 @@ register_runs(app)
 register_rollouts(app)  # rollouts | rollout show | rollout promote|abort|pause|resume|rollback (issue 12)
 register_serving(app)  # serving (issue 11)
 register_notebooks(app)
+
+# --- issue 13: operations (status, timeline, webhook sign) ---
+from .ops import register as register_ops  # noqa: E402
+
+register_ops(app)
 
 
 def report_unexpected(exc: BaseException) -> str:

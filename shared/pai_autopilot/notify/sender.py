@@ -93,11 +93,15 @@ def notify(
     limiter: RateLimiter | None = None,
     timeout: float = DEFAULT_TIMEOUT,
     now: Callable[[], float] = time.time,
+    ledger: Any = None,
+    correlation_id: str | None = None,
 ) -> dict[str, str]:
     """Send ``notification`` to every target subscribed to its event; outcome per target.
 
     Outcomes: ``sent``, ``skipped`` (not subscribed), ``rate-limited``, ``no-url`` (its
-    environment variable is unset) or ``failed: <reason>``. Never raises.
+    environment variable is unset) or ``failed: <reason>``. Never raises. Given a ``ledger`` and
+    the model version's ``correlation_id``, the notification is recorded there for the timeline
+    (:mod:`.audit`).
     """
     env = os.environ if environ is None else environ
     limiter = limiter or _default_limiter()
@@ -128,4 +132,8 @@ def notify(
             outcomes[name] = f"failed: {type(exc).__name__} posting to {url_host(url)}"
         if outcomes[name] != "sent":
             log.warning("notification failed", target=name, host=url_host(url), outcome=outcomes[name])
+    if ledger is not None:  # issue 13: the one call site of the notification audit
+        from .audit import record_notification
+
+        record_notification(ledger, correlation_id, notification, outcomes)
     return outcomes

@@ -103,7 +103,8 @@ def _settle(rt: Runtime, mv: ModelVersion, head: Record, state: str, reason: str
     log = get_logger(correlation_id=mv.run_id)
     (log.info if state in ("canary", "queued") else log.warning)(f"model {state}", reason=reason)
     notify(rt.config.notifications, Notification(event, f"{event.replace('_', ' ')}: {mv.pipeline} {mv.version}",
-                                                 {"version": mv.version, "reason": reason}))
+                                                 {"version": mv.version, "reason": reason}),
+           ledger=rt.ledger, correlation_id=mv.run_id)  # listed on the version's timeline (issue 13)
     return _result(state, mv, reason, **data)
 
 
@@ -160,7 +161,8 @@ def deploy_first(rt: Runtime, mv: ModelVersion, head: Record, metrics: dict[str,
     svc, created = eas.ensure_service(rt, _config(rt, mv), labels=labels(mv))
     get_logger(correlation_id=mv.run_id).info("service created" if created else "service found", service=mv.service)
     notify(rt.config.notifications, Notification("service_creating", f"service creating: {mv.service}",
-                                                 {"version": mv.version, "group": mv.group, "reason": reason}))
+                                                 {"version": mv.version, "group": mv.group, "reason": reason}),
+           ledger=rt.ledger, correlation_id=mv.run_id)  # listed on the version's timeline (issue 13)
     return _result("deploying", mv, reason, status=svc.get("Status"), created=created)
 
 

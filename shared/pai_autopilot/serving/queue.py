@@ -80,5 +80,6 @@ def supersede(rt: Runtime, pipeline: str, *, by_version: str) -> str | None:
             with contextlib.suppress(LedgerConflict):
                 rt.ledger.append(entity, "superseded", {**latest.data, "reason": reason}, after=latest, by=rt.request_id)
     notify(rt.config.notifications, Notification("rollout_superseded", f"rollout superseded: {rid}",
-                                                 {"canary": canary, "reason": reason}))
+                                                 {"canary": canary, "reason": reason}),
+           ledger=rt.ledger, correlation_id=head.correlation_id)  # listed on the version's timeline (issue 13)
     return rid

@@ -106,7 +106,8 @@ def check_deploying(rt: Runtime, pipeline: str, model: str) -> dict[str, Any]:
         index.clear_deploying(rt.ledger, pipeline, model)
         get_logger(correlation_id=model).warning("service failed to start", service=name, reason=reason)
         notify(rt.config.notifications, Notification("service_failed", f"service failed: {name}",
-                                                     {"version": head.data["version"], "status": status, "reason": reason}))
+                                                     {"version": head.data["version"], "status": status, "reason": reason}),
+               ledger=rt.ledger, correlation_id=model)  # listed on the version's timeline (issue 13)
         return {"outcome": "failed", "model": model, "service": name, "reason": reason}
     return {"outcome": "noop", "model": model, "service": name, "status": status, "reason": f"service is {status}"}
 
@@ -133,5 +134,6 @@ def _running(rt: Runtime, pipeline: str, model: str, head: Any, svc: dict[str, A
         mark_run(rt, pipeline, head.data["run_id"], "served", {"service": name, "served_version": version})
     get_logger(correlation_id=model).info("service running", service=name)
     notify(rt.config.notifications, Notification("service_running", f"service running: {name}",
-                                                 {"version": version, "group": head.data.get("group"), "reason": reason}))
+                                                 {"version": version, "group": head.data.get("group"), "reason": reason}),
+           ledger=rt.ledger, correlation_id=model)  # listed on the version's timeline (issue 13)
     return {"outcome": "serving", "model": model, "service": name, "reason": reason}

@@ -71,7 +71,8 @@ def _settle(
         return RunOutcome("duplicate", run, dataset.pipeline, dataset.version,
                           reason=f"run already {latest.state if latest else 'claimed'}")
     event = {"rejected": "run_rejected", "queued": "run_queued"}.get(state, "run_skipped")
-    notify(rt.config.notifications, Notification(event, f"{event.replace('_', ' ')}: {run}", {"version": dataset.version, "reason": reason}))
+    notify(rt.config.notifications, Notification(event, f"{event.replace('_', ' ')}: {run}", {"version": dataset.version, "reason": reason}),
+           ledger=rt.ledger, correlation_id=run)
     get_logger(run_id=run).warning(f"run {state}", reason=reason)
     return RunOutcome("rejected", run, dataset.pipeline, dataset.version, reason=reason)
 

@@ -184,7 +184,8 @@ def advance_run(
         details = {"run": entity.rsplit("/", 1)[-1], "job": job_id, "status": job.status, "reason": decision.reason}
         if decision.action == "fail" and result.get("log_tail"):
             details["log tail"] = "\n" + "\n".join(result["log_tail"])
-        notify(rt.config.notifications, Notification(event, f"{event.replace('_', ' ')}: {details['run']}", details))
+        notify(rt.config.notifications, Notification(event, f"{event.replace('_', ' ')}: {details['run']}", details),
+               ledger=rt.ledger, correlation_id=latest.correlation_id or details["run"])
     return result
 
 

@@ -99,7 +99,8 @@ def admit_and_submit(rt: Any, dataset: Any, *, claim: dict[str, Any] | None = No
             from ..notify import Notification, notify
 
             details = {"version": dataset.version, "job": outcome.job_id, "dataset": dataset.dataset_uri}
-            notify(rt.config.notifications, Notification("run_started", f"run started: {outcome.run_id}", details))
+            notify(rt.config.notifications, Notification("run_started", f"run started: {outcome.run_id}", details),
+                   ledger=rt.ledger, correlation_id=outcome.run_id)
     return outcome
 
 
