@@ -232,7 +232,7 @@ class Story:
         values = (f"canary {canary.get('errors')}/{canary.get('requests')} errors (ratio {canary.get('error_ratio')}) "
                   f"vs stable {stable.get('errors')}/{stable.get('requests')} (ratio {stable.get('error_ratio')}); "
                   f"p-value {gate.get('p_value')}")
-        self.say("✗", f"[bold red]rolled back[/bold red] by the metrics: {values}")
+        self.say("↩", f"[bold red]rolled back[/bold red] by the metrics: {values}")
         chapter.check("rolled back by the canary's metrics", head.state == "rolled_back" and not str(head.by).startswith("alarm:"),
                       f"{head.state} by {head.by}: {head.data.get('reason')}")
         chapter.check("failing values recorded", bool(canary.get("requests")) and (canary.get("error_ratio") or 0) > 0.05, values)
