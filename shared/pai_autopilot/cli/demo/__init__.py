@@ -57,7 +57,8 @@ def demo(
         story = Story(world, narrator)
         for title, step in (("wire", story.wire), ("v1", story.first_version), ("v2", story.healthy_canary),
                             ("v3", story.bad_canary), ("v4", story.alarmed_canary), ("notebook", story.idle_notebook),
-                            ("savings", story.savings), ("timeline", lambda: story.timeline(timeline_path))):
+                            ("savings", story.savings), ("timeline", lambda: story.timeline(timeline_path)),
+                            ("functions", story.functions)):
             narrator.chapter(title)
             try:
                 chapter = step()
@@ -80,6 +81,8 @@ def demo(
     console.print(counts_table({**counts, "elapsed_seconds": elapsed}))
     result = summary_json(chapters, counts=counts, extra={"elapsed_seconds": elapsed, "state": state,
                                                          "timeline": str(timeline_path) if timeline_path.exists() else None})
+    if timeline_path.exists():
+        console.print(f"HTML timeline of v2: [bold]{timeline_path}[/bold]")
     if result["ok"]:
         console.print(f"[bold green]✓ the whole story happened, in {elapsed:.0f} s[/bold green]")
     else:

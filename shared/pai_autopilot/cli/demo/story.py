@@ -300,23 +300,29 @@ class Story:
     def timeline(self, path: Any, version: str = "v2") -> Chapter:
         """One version's HTML timeline, as ``pai-autopilot timeline PIPELINE VERSION --html FILE`` writes it.
 
-        ISSUE 13 PLUGS IN HERE: the operations surface (``pai_autopilot.ops.timeline.gather`` and
-        ``pai_autopilot.ops.timeline_html.render_html``, the functions the CLI calls). Until it is
-        merged this chapter says so, checks nothing and the summary records it as missing.
+        The operations surface (issue 13) renders it: ``pai_autopilot.ops.timeline.gather`` and
+        ``pai_autopilot.ops.timeline_html.render_html``, the functions the CLI calls.
         """
+        from ...ops.timeline import gather
+        from ...ops.timeline_html import render_html
+
         chapter = Chapter(f"HTML timeline of {version}")
-        try:
-            from ...ops.timeline import gather
-            from ...ops.timeline_html import render_html
-        except ImportError:
-            self.say("…", "the HTML timeline comes with the operations surface (issue 13), not merged yet")
-            chapter.facts.update(missing="issue 13 (ops timeline) not merged")
-            chapter.headline = "not available yet: issue 13 (ops timeline) not merged"
-            return chapter
         found = gather(self.world.runtime, self.p, version)
         path.write_text(render_html(found), encoding="utf-8")
         self.say("🗎", f"{version}'s timeline ({len(found.events)} events) written to [bold]{path}[/bold]")
         chapter.check("timeline written", path.exists() and bool(found.events), f"{path} ({len(found.events)} events)")
         chapter.facts.update(path=str(path), events=len(found.events))
         chapter.headline = f"{len(found.events)} events → {path}"
+        return chapter
+
+    def functions(self) -> Chapter:
+        """Every invocation of the story ended well: nothing exhausted its retries."""
+        chapter = Chapter("the functions")
+        records = self.world.cloud.fc.invocation_records()
+        dead = self.world.cloud.fc.dead_letters()
+        chapter.check("no dead letters", not dead, f"{len(dead)} dead letter(s)")
+        failed = [r for r in records if r["status"] != "succeeded"]
+        chapter.check("every invocation succeeded", not failed,
+                      ", ".join(f"{r['function']} {r['status']}" for r in failed[:5]) or f"{len(records)} invocations")
+        chapter.headline = f"{len(records)} invocations of {len({r['function'] for r in records})} functions, {len(dead)} dead letters"
         return chapter
