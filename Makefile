@@ -26,6 +26,7 @@ $(STAMP): pyproject.toml requirements.txt
 # Serverless Devs (`s preview` renders s.yaml in the tests), installed into .tools/.
 tools:
 	bash scripts/install-tools.sh
+	sh scripts/install-browser.sh
 
 lint: $(STAMP)
 	$(BIN)/ruff check shared localcloud functions tests bench

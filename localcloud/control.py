@@ -10,7 +10,8 @@ route                                           what it does
                                                 ``buckets_removed`` when any were
 ``GET  /_localcloud/state``                     every service's state as JSON
 ``GET  /_localcloud/clock``                     the clock; ``POST`` ``{"freeze": t|null}``,
-                                                ``{"advance": seconds}`` or ``{"unfreeze": true}``
+                                                ``{"advance": seconds}``, ``{"unfreeze": true}``; ``"wait": s``
+                                                waits until the functions it set off are idle
 ``GET  /_localcloud/faults``                    active request faults; ``POST`` a fault
                                                 (fields of :class:`~.core.faults.Fault`);
                                                 ``DELETE`` all, or ``DELETE …/faults/<id>``
@@ -120,6 +121,9 @@ class ControlApi:
                 self.cloud.advance(seconds)
             if body.get("unfreeze"):
                 clock.unfreeze()
+            if body.get("wait") and self.cloud.fc is not None:  # until what the move set off has run
+                idle = self.cloud.fc.wait_idle(min(float(body["wait"]), 300.0))
+                return _json({**clock.state(), "functions_idle": idle})
         return _json(clock.state())
 
     def _faults(self, method: str, path: str, request: Request) -> Response:

@@ -59,6 +59,7 @@ def clock(
     freeze: Annotated[bool, typer.Option(help="Stop the clock where it stands.")] = False,
     advance: Annotated[float, typer.Option(help="Move the clock forward by N seconds (timers and lifecycle follow).")] = 0.0,
     unfreeze: Annotated[bool, typer.Option(help="Let the clock run again.")] = False,
+    wait: Annotated[bool, typer.Option(help="After --advance, wait (up to 60 s) until the functions it set off have run.")] = False,
 ) -> None:
     """Show or control localcloud's clock: its time (UTC, and epoch seconds) and whether it is frozen.
 
@@ -75,6 +76,8 @@ def clock(
         body["advance"] = advance
     if unfreeze:
         body["unfreeze"] = True
+    if wait:
+        body["wait"] = 60
     shown = _call(port, "POST" if body else "GET", "/clock", body or None)
     if isinstance(shown, dict) and isinstance(shown.get("now"), (int, float)):
         from ..training.history import iso
