@@ -1,5 +1,5 @@
 # pai-autopilot — the two commands:
-#   make demo   set up, then run the main job on localcloud (narrated)
+#   make demo   set up, then the whole story on localcloud, narrated (about a minute; exit 1 if a part did not happen)
 #   make test   set up, then run the whole test suite
 PYTHON ?= python3
 VENV   := .venv

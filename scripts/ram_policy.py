@@ -50,7 +50,7 @@ OPERATOR_POLICY = ROOT / "docs" / "ram-policy-operator.json"
 SOURCE_ROOTS = ("shared/pai_autopilot", "functions")
 
 #: Modules that only ever talk to localcloud (the demo, ``local …`` commands): not in any policy.
-LOCAL_ONLY = ("shared/pai_autopilot/cli/demo.py", "shared/pai_autopilot/cli/local.py",
+LOCAL_ONLY = ("shared/pai_autopilot/cli/demo/", "shared/pai_autopilot/cli/local.py",
               "shared/pai_autopilot/cli/control.py", "shared/pai_autopilot/cli/traffic.py")
 #: Modules run by the operator's principal only (the CLI, ``pai-autopilot wire``), never by a function.
 OPERATOR_ONLY = ("shared/pai_autopilot/cli/", "shared/pai_autopilot/wiring.py")

@@ -124,7 +124,8 @@ def _effects(rt: Runtime, head: Record, record: Record, decision: Decision, poli
         current = read_stable(rt.ledger, d["pipeline"])
         if current is None or current.version != d["version"]:
             record_stable(rt.ledger, d["pipeline"], version=d["version"], service=canary,
-                          reason=f"promoted by rollout {d['rollout_id']}", correlation_id=record.correlation_id)
+                          reason=f"promoted by rollout {d['rollout_id']}", correlation_id=record.correlation_id,
+                          metrics=_version_metrics(rt, d["pipeline"], d["version"]))
         extra.update(phase_at=now, analysis_from=now, promoted_at=now)
     elif action in ("rollback", "revert"):
         if policy.shadow_ratio and stable:
@@ -251,3 +252,12 @@ def _on_closed(rt: Runtime, record: Record) -> None:
         started = start_queued(rt, record.data["pipeline"])
         if started is not None:
             get_logger().info("next queued version started", outcome=started.get("outcome"), version=started.get("version"))
+
+
+def _version_metrics(rt: Runtime, pipeline: str, version: str) -> dict[str, float]:
+    """The promoted version's offline metrics (its model record's, from ``metrics.json``), so the
+    next version's evaluation gate compares against them; empty when none were recorded."""
+    from ..serving.versions import model_entity
+
+    head = rt.ledger.latest(model_entity(pipeline, version))
+    return dict((head.data.get("metrics") if head is not None else None) or {})
