@@ -22,10 +22,14 @@ def _call(port: int, method: str, path: str, body: dict[str, Any] | None = None)
 
     url = f"http://127.0.0.1:{port}/_localcloud{path}"
     try:
-        response = requests.request(method, url, json=body, timeout=30)
+        # generous: a reset first lets the functions in flight finish (up to 30 s), a --wait up to 60 s
+        response = requests.request(method, url, json=body, timeout=120)
     except requests.ConnectionError:
         raise fail(f"no localcloud on port {port} (connection refused); start one with: pai-autopilot local up --port {port}",
                    EXIT_UNREACHABLE) from None
+    except requests.Timeout:
+        raise fail(f"localcloud on port {port} did not answer {method} {path} within 120 s; is it overloaded?",
+                   EXIT_FAILED) from None
     data = response.json()
     if response.status_code >= 400:
         message = data.get("Message", data) if isinstance(data, dict) else data
