@@ -11,14 +11,24 @@ that ``pai-autopilot package`` writes). Scenarios, interleaved round by round:
   (``pai:DSW:InstanceStatusChanged``: it passes the ``acs.pai`` prefix rule);
 * ``marker`` — ``dataset_landed``, a real marker (version check, claim, ListJobs + CreateJob);
 * ``eager`` — baseline: the SDKs imported up front (as a handler with module-level clients
-  would), then the same ignored marker.
+  would), then the same ignored marker;
+* ``functions`` — for EVERY function in ``functions/`` (cases in ``bench/cold_cases.py``), in the
+  same rounds: ``ignored`` (the cheapest delivered event it ignores or refuses), ``action`` (its
+  action path, where cheap against localcloud) and ``eager`` (its own SDKs imported up front, then
+  the ignored event); dataset_landed's rows are the legacy scenarios above. The events are checked
+  against s.yaml's triggers too (OSS filter, timer payloads, the alarm's EventBridge rule, HTTP);
+* ``overhead`` — in-process and warm, ``--overhead-events`` handled events each of ``canary``,
+  ``alarm``, ``webhook`` and ``dsw_governor``: time in the handler minus time in SDK/HTTP calls
+  (split as in ``bench/serving.py``).
 
 Times are measured inside the child (interpreter start-up excluded), with ``rich`` hidden as
 in the FC code package. ``--before DIR`` adds the ignored events on another checkout (e.g. the
 code before a change) to the same interleaved rounds; ``--importtime`` prints the ``-X importtime``
-top ten of the ignored marker's path instead (of both checkouts with ``--before``).
+top ten of the ignored marker's path instead (of both checkouts with ``--before``); ``--legacy-only``
+(implied by ``--code-root`` other than this checkout) skips ``functions`` and ``overhead`` (and
+writes ``cold_start_legacy.json``, if at all).
 
-Run: ``.venv/bin/python bench/cold_start.py [--runs 9]``; results go to
+Run: ``.venv/bin/python bench/cold_start.py [--runs 9] [--overhead-events 20]``; results go to
 ``bench/results/cold_start.json`` and are summarised in ``bench/RESULTS.md``.
 """
 
@@ -34,9 +44,12 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "shared")]
+sys.path[:0] = [str(ROOT), str(ROOT / "shared"), str(ROOT / "bench")]
+
+from cold_cases import EAGER, cases, extra_env, overhead, prepare_busy, sample, summarise  # noqa: E402
 
 from localcloud import LocalCloud  # noqa: E402
 
@@ -44,15 +57,15 @@ CHILD = r"""
 import json, sys, time
 sys.modules["rich"] = None  # the FC code package ships no rich
 t0 = time.perf_counter()
-if {eager}:
-    import oss2, alibabacloud_tea_openapi.client, alibabacloud_pai_dlc20201203.client  # noqa: F401
+for name in {imports!r}:  # the eager baseline: the SDKs imported up front
+    __import__(name)
 from functions.{module} import handler
 t1 = time.perf_counter()
 result = handler(sys.stdin.buffer.read(), type("Ctx", (), {{"request_id": "bench-{n}"}})())
 t2 = time.perf_counter()
 heavy = sorted(m for m in sys.modules if m.startswith(("alibabacloud_", "oss2", "Tea", "yaml", "structlog")))
 print(json.dumps({{"import_ms": (t1 - t0) * 1e3, "invoke_ms": (t2 - t1) * 1e3, "total_ms": (t2 - t0) * 1e3,
-                  "outcome": result.get("outcome"), "sdk_modules": len([m for m in heavy if not m.startswith(("yaml", "structlog"))]),
+                  "outcome": result.get("outcome") or "HTTP %s" % result.get("statusCode"), "sdk_modules": len([m for m in heavy if not m.startswith(("yaml", "structlog"))]),
                   "yaml_or_structlog": len(heavy) - len([m for m in heavy if not m.startswith(("yaml", "structlog"))])}}))
 """
 
@@ -91,6 +104,27 @@ def check_delivered(bucket: str, env: dict[str, str]) -> None:
     assert patterns.matches(patterns.parse(JOB_EVENTS_PATTERN), OTHER_EVENT), "the other event would be filtered out"
 
 
+def check_functions_delivered(env: dict[str, str]) -> None:
+    """Fail unless every per-function event (cold_cases) is one its deployed trigger delivers."""
+    from localcloud.eventbridge import patterns
+    from pai_autopilot.syaml import load_syaml
+    from pai_autopilot.syaml.specs import functions
+
+    doc = load_syaml(ROOT / "s.yaml", env=env, account_id="1", strict=False)
+    triggers = {f.handler.split(".")[0]: f.triggers for f in functions(doc)}
+    oss = next(t for t in triggers["model_landed"] if t.type == "oss")
+    assert oss.matches("models/other/v1/_SUCCESS", "ObjectCreated:PutObject"), "model_landed's ignored key is filtered out"
+    for module, payload in (("reconcile", '{"task": "reconcile"}'),
+                            ("canary", sample("timerCanary.json")["payload"]),
+                            ("dsw_governor", sample("timerDswGovernor.json")["payload"])):
+        timer = next(t for t in triggers[module] if t.type == "timer")
+        assert json.loads(timer.payload) == json.loads(payload), f"{module}: the timer sends {timer.payload}"
+    alarm = {t.type: t for t in triggers["alarm"]}
+    assert "POST" in alarm["http"].methods
+    assert patterns.matches(patterns.parse(alarm["eventbridge"].pattern), sample("eventbridgeCmsAlarm.json")), "alarm rule"
+    assert any(t.type == "http" for t in triggers["webhook"])
+
+
 def packaged_config() -> Path:
     """``autopilot.yaml`` and its compiled form, as ``pai-autopilot package`` ships them."""
     from pai_autopilot.config.compiled import write_compiled
@@ -101,8 +135,15 @@ def packaged_config() -> Path:
     return target
 
 
-def run_child(env: dict[str, str], event: bytes, *, module: str, eager: bool, n: int, code_root: Path) -> dict[str, float]:
-    code = CHILD.format(eager=eager, n=n, module=module)
+LEGACY_EAGER = ("oss2", "alibabacloud_tea_openapi.client", "alibabacloud_pai_dlc20201203.client")
+
+
+def run_child(env: dict[str, str], event: bytes, *, module: str, eager: bool | tuple[str, ...], n: int,
+              code_root: Path) -> dict[str, float]:
+    """One fresh interpreter: import ``functions.<module>`` (after ``eager``'s SDKs: True = the DLC set),
+    handle ``event``, report the times and the modules loaded."""
+    imports = LEGACY_EAGER if eager is True else tuple(eager or ())
+    code = CHILD.format(imports=imports, n=n, module=module)
     out = subprocess.run(
         [sys.executable, "-c", code], input=event, capture_output=True, env=env, cwd=code_root, check=True
     ).stdout.decode()
@@ -111,7 +152,7 @@ def run_child(env: dict[str, str], event: bytes, *, module: str, eager: bool, n:
 
 def importtime_once(env: dict[str, str], event: bytes, code_root: Path) -> dict[str, int]:
     """One ``-X importtime`` run of the ignored marker's path: cumulative µs per module, and the total."""
-    code = CHILD.format(eager=False, n=0, module="dataset_landed")
+    code = CHILD.format(imports=(), n=0, module="dataset_landed")
     err = subprocess.run([sys.executable, "-X", "importtime", "-c", code], input=event, capture_output=True, env=env,
                          cwd=code_root, check=True).stderr.decode()
     rows = []
@@ -144,21 +185,48 @@ def importtime_top(env: dict[str, str], event: bytes, roots: list[Path], runs: i
     return tables
 
 
+def measure_functions(rounds: list[dict[str, list[dict[str, Any]]]], per_function: dict[str, Any]) -> None:
+    """Fold the legacy scenarios into the per-function table (they are the same measurements)."""
+    legacy = rounds[0]
+    per_function["dataset_landed"] = {"ignored": legacy["ignored_marker"], "action": legacy["marker"],
+                                      "eager": legacy["eager"]}
+    per_function["job_events"]["ignored"] = legacy["ignored_event"]
+
+
+def function_table(per_function: dict[str, dict[str, list[dict[str, Any]]]]) -> dict[str, Any]:
+    table: dict[str, Any] = {}
+    for module, kinds in per_function.items():
+        row = {kind: summarise(runs) for kind, runs in kinds.items()}
+        eager = row["eager"]["total_ms"]
+        row["ratios"] = {f"{kind}_vs_eager_total": round(row[kind]["total_ms"] / eager, 3) for kind in row if kind != "eager"}
+        table[module] = row
+    return table
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=9)
     parser.add_argument("--importtime", action="store_true", help="print the -X importtime top ten and exit")
     parser.add_argument("--code-root", type=Path, default=ROOT, help="the checkout whose functions/ and shared/ run")
     parser.add_argument("--before", type=Path, help="another checkout whose ignored paths are measured interleaved")
+    parser.add_argument("--legacy-only", action="store_true", help="only dataset_landed and job_events (no per-function table)")
+    parser.add_argument("--overhead-events", type=int, default=20, help="handled events per function for the overhead split")
     args = parser.parse_args()
     code_root = args.code_root.resolve()
+    all_functions = not args.legacy_only and code_root == ROOT
     cloud = LocalCloud().start()
+    idle = LocalCloud().start() if all_functions else None
+    busy = LocalCloud().start() if all_functions else None
     config = packaged_config()
+    per_function: dict[str, dict[str, list[dict[str, Any]]]] = {}
+    overhead_summary: dict[str, Any] = {}
+    busy_setup: dict[str, Any] = {}
     try:
         bucket = "autopilot-demo"
         cloud.oss.create_bucket(bucket)
-        env = {**os.environ, **cloud.env(bucket), "PYTHONPATH": f"{code_root}:{code_root / 'shared'}",
-               "AUTOPILOT_CONFIG": str(config), "AUTOPILOT_LOG_LEVEL": "WARNING"}
+        pythonpath = {"PYTHONPATH": f"{code_root}:{code_root / 'shared'}", "AUTOPILOT_CONFIG": str(config),
+                      "AUTOPILOT_LOG_LEVEL": "WARNING", **extra_env()}
+        env = {**os.environ, **cloud.env(bucket), **pythonpath}
         check_delivered(bucket, env)
         if args.importtime:
             roots = [code_root] + ([args.before.resolve()] if args.before else [])
@@ -173,6 +241,14 @@ def main() -> None:
         from localcloud.core.credentials import LOCAL_ACCESS_KEY_ID, LOCAL_ACCESS_KEY_SECRET
 
         data = oss2.Bucket(oss2.Auth(LOCAL_ACCESS_KEY_ID, LOCAL_ACCESS_KEY_SECRET), cloud.url, bucket)
+        envs = {"demo": env}
+        if all_functions:
+            idle.oss.create_bucket(bucket)
+            busy_setup = prepare_busy(busy, bucket, config)
+            envs |= {"idle": {**os.environ, **idle.env(bucket), **pythonpath},
+                     "busy": {**os.environ, **busy.env(bucket), **pythonpath}}
+            check_functions_delivered(envs["demo"])
+        function_cases = cases(bucket, data) if all_functions else {}
         ignored, other = oss_event(bucket, IGNORED_KEY), json.dumps(OTHER_EVENT).encode()
         for n in range(args.runs):  # interleaved, so drift on a noisy machine hits all alike
             version = f"bench-{time.time_ns()}"
@@ -191,10 +267,21 @@ def main() -> None:
                     run_child(old_env, ignored, module="dataset_landed", eager=False, **before))
                 samples.setdefault("before_ignored_event", []).append(
                     run_child(old_env, other, module="job_events", eager=False, **before))
+            for module, kinds in function_cases.items():  # every other function, the same round
+                rows = per_function.setdefault(module, {})
+                for kind, (where, make) in kinds.items():
+                    rows.setdefault(kind, []).append(run_child(envs[where], make(n), module=module, eager=False, **common))
+                where, make = kinds.get("ignored", ("demo", lambda n: other))  # job_events: the legacy ignored event
+                rows.setdefault("eager", []).append(
+                    run_child(envs[where], make(n), module=module, eager=EAGER[module], **common))
+        if all_functions:
+            overhead_summary = overhead({k: v for k, v in envs["busy"].items() if k != "PYTHONPATH"}, args.overhead_events)
     finally:
-        cloud.stop()
+        for c in (cloud, idle, busy):
+            if c is not None:
+                c.stop()
         shutil.rmtree(config.parent, ignore_errors=True)
-    summary = {
+    summary: dict[str, Any] = {
         name: {key: round(statistics.median(s[key] for s in runs), 1) for key in ("import_ms", "invoke_ms", "total_ms")}
         | {"outcome": runs[0]["outcome"], "sdk_modules_loaded": runs[0]["sdk_modules"],
            "yaml_or_structlog_modules": runs[0]["yaml_or_structlog"]}
@@ -203,10 +290,15 @@ def main() -> None:
     eager = summary["eager"]["total_ms"]
     summary["ratios"] = {f"{name}_vs_eager_total": round(summary[name]["total_ms"] / eager, 3)
                          for name in samples if name != "eager"}
+    if all_functions:
+        measure_functions([samples], per_function)
+        summary["functions"] = function_table(dict(sorted(per_function.items())))
+        summary["busy_setup"] = busy_setup
+        summary["overhead"] = overhead_summary
     summary["runs"] = args.runs
     summary["python"] = sys.version.split()[0]
     summary["code_root"] = str(code_root)
-    out = ROOT / "bench" / "results" / "cold_start.json"
+    out = ROOT / "bench" / "results" / ("cold_start.json" if all_functions else "cold_start_legacy.json")
     if code_root == ROOT:
         out.write_text(json.dumps(summary, indent=2) + "\n")
     print(json.dumps(summary, indent=2))
