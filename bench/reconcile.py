@@ -129,7 +129,7 @@ def bench_marker(events: int, actives: list[int]) -> list[dict[str, Any]]:
                 bucket = rt.clients.bucket(BUCKET)
                 have = 0
                 for active in actives:
-                    def seed(n: int) -> None:
+                    def seed(n: int, rt: Any = rt) -> None:
                         run = f"ap-demo-seeded{n:05d}"
                         slots.mark_active(rt.ledger, "demo", run, Record(entity=f"runs/demo/{run}", seq=1, state="running",
                                                                           at=0.0, data={"job_id": f"dlc{n}"}))

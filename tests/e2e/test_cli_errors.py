@@ -4,7 +4,6 @@ documented exit code (cli/failures.py), never a traceback. In-process with the s
 from __future__ import annotations
 
 import socket
-from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner

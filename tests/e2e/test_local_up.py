@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 import os
 import shlex
+import signal
 import socket
 import subprocess
 import sys
-import signal
 import time
 from pathlib import Path
 
@@ -20,6 +20,7 @@ from alibabacloud_pai_dlc20201203.client import Client
 from alibabacloud_tea_openapi.models import Config
 
 from localcloud.core.credentials import CredentialStore
+from localcloud.core.errors import ServiceError
 
 ROOT = Path(__file__).resolve().parents[2]
 CLI = str(Path(sys.executable).parent / "pai-autopilot")
@@ -55,7 +56,7 @@ def test_local_env_prints_the_exports_the_server_accepts():
     # the pair is the one a localcloud verifies signatures with, and nothing else is
     store = CredentialStore()
     assert store.secret_for(env["ALIBABA_CLOUD_ACCESS_KEY_ID"], None) == env["ALIBABA_CLOUD_ACCESS_KEY_SECRET"]
-    with pytest.raises(Exception):
+    with pytest.raises(ServiceError):
         store.secret_for("not-" + env["ALIBABA_CLOUD_ACCESS_KEY_ID"], None)
 
 

@@ -19,7 +19,14 @@ import string
 from collections.abc import Iterator
 from typing import Any
 
-from .models import COMMAND_PLACEHOLDERS, NOTIFICATION_EVENTS, SERVING_PLACEHOLDERS, AutopilotConfig, Pipeline, Serving
+from .models import (
+    COMMAND_PLACEHOLDERS,
+    NOTIFICATION_EVENTS,
+    SERVING_PLACEHOLDERS,
+    AutopilotConfig,
+    Pipeline,
+    Serving,
+)
 
 Problem = tuple[str, str]
 
