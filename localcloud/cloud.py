@@ -110,6 +110,7 @@ class LocalCloud:
             credentials=self.credentials,
             faults=self.faults,
             functions=self.fc,
+            crash_target=self.fc,
         )
         self._server: ThreadedServer | None = None
         self.services: dict[str, Any] = {}

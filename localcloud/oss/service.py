@@ -78,8 +78,10 @@ class OssService:
         try:
             req = OssRequest(request, request_id)
             host_id = f"{req.bucket}.{host_id}" if req.bucket else host_id
-            route = self._route(req)
-            injected = self.faults.check(self.name, route.operation)
+            route, caller = self._route(req)
+            request.environ.update({"localcloud.service": self.name, "localcloud.operation": route.operation,
+                                    "localcloud.caller": caller})
+            injected = self.faults.check(self.name, route.operation, request.path)
             if injected is not None:
                 raise injected
             response: Response = getattr(self.responses, route.action)(req)
@@ -92,19 +94,19 @@ class OssService:
         response.headers["x-oss-request-id"] = request_id
         return response
 
-    def _route(self, req: OssRequest) -> Route:
-        """The request's route, once its caller is authenticated (a routing error comes after an
-        authentication error, so an unsigned call to anything is ``AccessDenied``)."""
+    def _route(self, req: OssRequest) -> tuple[Route, str]:
+        """The request's route and caller (access key id), once authenticated (a routing error
+        comes after an authentication error, so an unsigned call to anything is ``AccessDenied``)."""
         try:
             route = match_route(req.method, req.shape, req.params, req.headers)
         except ServiceError as unroutable:
             self.authenticator.authenticate(req.signed(), now=self.clock.now())
             raise unroutable from None
         if route.auth == FORM:
-            self.authenticator.authenticate_form(req.form_fields())
+            caller = self.authenticator.authenticate_form(req.form_fields())
         else:
-            self.authenticator.authenticate(req.signed(), now=self.clock.now())
-        return route
+            caller = self.authenticator.authenticate(req.signed(), now=self.clock.now())
+        return route, caller
 
     def reset(self) -> None:
         """Forget every bucket, object, upload and lifecycle rule (and the faults, unless shared)."""
