@@ -14,6 +14,7 @@ BENCHES = [
     ["cms_describe.py"],
     ["eas_gateway.py"],
     ["training.py"],
+    ["notebooks.py", "--sizes", "200", "2000"],
 ]
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ from typing import Any
 
 from .cms import CmsService
 from .control import ControlApi
+from .core.calls import ApiCallLog
 from .core.clock import Clock
 from .core.credentials import (
     LOCAL_ACCESS_KEY_ID,
@@ -78,6 +79,7 @@ class LocalCloud:
         self.requests = RequestLog()  # EAS gateway → CloudMonitor
         self.timeline = Timeline()  # seeded usage (DSW) and other samples → CloudMonitor
         self.delivery = DeliveryFaults()
+        self.api_calls = ApiCallLog()  # every POP/OSS request the edge answered (bench: calls per tick)
         self.oss = OssService(
             clock=self.clock, credentials=self.credentials, hub=self.hub, region=region,
             account_id=self.account_id, data_dir=Path(data_dir) if data_dir else None, faults=self.faults,
@@ -110,6 +112,7 @@ class LocalCloud:
             credentials=self.credentials,
             faults=self.faults,
             functions=self.fc,
+            on_request=self._record_call,
             crash_target=self.fc,
         )
         self._server: ThreadedServer | None = None
@@ -170,6 +173,22 @@ class LocalCloud:
                     tick(now)
             if self.fc is not None:
                 self.fc.tick(now)
+
+    def _record_call(self, request: Any, response: Any) -> None:
+        """The edge's hook: one :class:`~.core.calls.ApiCall` per POP or OSS request."""
+        path = request.path
+        if path.startswith(("/_localcloud/", "/_fc/")):
+            return
+        version = request.headers.get("x-acs-version")
+        if version is not None:
+            service = self.edge.pop_services.get(version)
+            product = service.name if service is not None else f"unknown:{version}"
+            action = request.headers.get("x-acs-action") or request.method
+        elif any(path.startswith(prefix) for prefix in self.edge.mounts):
+            return
+        else:
+            product, action = "oss", request.method
+        self.api_calls.record(product, action, response.status_code, at=self.clock.now())
 
     def serve_forever(self, port: int = DEFAULT_PORT, host: str = "127.0.0.1") -> None:
         """Serve in the foreground until interrupted (``pai-autopilot local up``)."""
@@ -234,6 +253,7 @@ class LocalCloud:
         for service in self.services.values():
             service.reset()
         self.requests.reset()
+        self.api_calls.reset()
         self.timeline.reset()
         self.clock.reset()
         self.faults.clear()

@@ -162,7 +162,7 @@ class Instance:
             "CloudDisks": list(spec.get("CloudDisks") or []),
             "EnvironmentVariables": dict(spec.get("EnvironmentVariables") or {}),
             "UserId": spec.get("UserId") or account_id,
-            "UserName": "localcloud",
+            "UserName": spec.get("UserId") or "localcloud",  # [A] the RAM user; localcloud: the UserId given
             "WorkspaceId": spec.get("WorkspaceId") or "",
             "WorkspaceName": spec.get("WorkspaceId") or "",
             "WorkspaceSource": spec.get("WorkspaceSource") or "",

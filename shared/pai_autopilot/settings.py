@@ -22,6 +22,11 @@ AUTOPILOT_LEASE_SECONDS    how long a claim blocks others before a retry     ``9
                            may take it over (a crashed invocation)
 AUTOPILOT_NOTIFY_PER_MINUTE notifications per target per minute (per FC       ``20``
                            instance); a burst beyond is dropped
+AUTOPILOT_WEBHOOK_URL      base URL of the webhook (signed snooze links in     unset (the warning
+                           notebook warnings), e.g. ``https://x.fcapp.run``    names the CLI instead)
+AUTOPILOT_WEBHOOK_SECRET   HMAC key of the webhook and its signed links        unset
+                           (never logged, never in a result)
+AUTOPILOT_WEBHOOK_KEY_ID   which key signed a link (``kid``), for rotation     ``default``
 ========================== ================================================= =====================
 
 Example
@@ -101,6 +106,15 @@ def _parse_prefix(value: str) -> str:
     return value if value.endswith("/") else value + "/"
 
 
+def _parse_url(value: str) -> str | None:
+    value = value.strip().rstrip("/")
+    if not value:
+        return None
+    if not re.match(r"^https?://[^/\s?#]+(/[^\s?#]*)?$", value):
+        raise ValueError(f"expected an http(s):// URL without query, got {value!r}")
+    return value
+
+
 def _default_config_path(environ: Mapping[str, str]) -> str:
     code_path = environ.get("FC_FUNC_CODE_PATH")
     return os.path.join(code_path, "autopilot.yaml") if code_path else "autopilot.yaml"
@@ -126,6 +140,10 @@ _SPECS: dict[str, _Spec] = {
     "sdk_timeout_ms": _Spec(("AUTOPILOT_SDK_TIMEOUT_MS",), _parse_int(100, 600_000), 10_000),
     "lease_seconds": _Spec(("AUTOPILOT_LEASE_SECONDS",), _parse_int(1, 86_400), 900),
     "notify_per_minute": _Spec(("AUTOPILOT_NOTIFY_PER_MINUTE",), _parse_int(1, 100_000), 20),
+    # -- webhook links (notebook snooze links, issue 10; the webhook itself reads the same names)
+    "webhook_url": _Spec(("AUTOPILOT_WEBHOOK_URL",), _parse_url),
+    "webhook_secret": _Spec(("AUTOPILOT_WEBHOOK_SECRET",), str),
+    "webhook_key_id": _Spec(("AUTOPILOT_WEBHOOK_KEY_ID",), str, "default"),
 }
 
 
@@ -145,6 +163,10 @@ class Settings:
     sdk_timeout_ms: int = 10_000
     lease_seconds: int = 900
     notify_per_minute: int = 20
+    # -- webhook links (issue 10)
+    webhook_url: str | None = None
+    webhook_secret: str | None = dataclasses.field(default=None, repr=False)
+    webhook_key_id: str = "default"
 
     @property
     def is_local(self) -> bool:

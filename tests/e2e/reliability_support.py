@@ -69,8 +69,11 @@ class CallLog:
         self.cloud = cloud
         self._lock = threading.Lock()
         self.calls: list[Call] = []
+        self._previous: Callable[[Any, Any], None] | None = None
 
     def __call__(self, request: Any, response: Any) -> None:
+        if self._previous is not None:  # localcloud's own call log (cloud.api_calls)
+            self._previous(request, response)
         environ = request.environ
         service = environ.get("localcloud.service")
         if not service:
@@ -84,12 +87,13 @@ class CallLog:
             self.calls.append(call)
 
     def install(self) -> CallLog:
-        self.cloud.edge.on_request = self
+        """Chain in front of the edge's ``on_request`` hook."""
+        self._previous, self.cloud.edge.on_request = self.cloud.edge.on_request, self
         return self
 
     def uninstall(self) -> None:
         if self.cloud.edge.on_request is self:
-            self.cloud.edge.on_request = None
+            self.cloud.edge.on_request = self._previous
 
     def clear(self) -> None:
         with self._lock:

@@ -9,6 +9,7 @@
     pai-autopilot runs | run show RUN_ID | retrain PIPELINE VERSION [--force]   the ledger's runs
     pai-autopilot demo                               the whole story on localcloud, narrated
     pai-autopilot deploy PIPELINE VERSION [--dry-run] | services [--json]   model versions -> EAS
+    pai-autopilot notebooks [--json] | plan | snooze INSTANCE --hours N | report [--since 7d] [--json|--html F]
 
 Imports of localcloud, rich and the SDKs happen inside the commands that need them.
 """
@@ -20,6 +21,7 @@ import typer
 from . import control, traffic  # noqa: F401  (register `local` control and traffic commands)
 from .demo import demo
 from .local import local_app
+from .notebooks import register as register_notebooks
 from .project import package, validate
 from .runs import register as register_runs
 from .serving import register as register_serving
@@ -39,6 +41,7 @@ app.command()(wire)
 app.add_typer(local_app, name="local")
 register_runs(app)
 register_serving(app)  # serving (issue 11)
+register_notebooks(app)
 
 
 def main() -> None:

@@ -32,6 +32,7 @@ def semantic_problems(config: AutopilotConfig) -> list[Problem]:
     for name, pipeline in config.pipelines.items():  # serving (issue 11)
         if pipeline.serving is not None:
             problems.extend(_serving_problems(f"pipelines.{name}.serving", pipeline.serving))
+    problems.extend(_notebook_problems(config))  # issue 10
     return problems
 
 
@@ -124,3 +125,19 @@ def _serving_problems(base: str, s: Serving) -> Iterator[Problem]:
             yield f"{base}.autoscaler.max", f"{a.max} exceeds max_instances {s.max_instances}"
     if s.instances > s.max_instances:
         yield f"{base}.instances", f"{s.instances} exceeds max_instances {s.max_instances}"
+
+
+# -- notebooks (issue 10) ---------------------------------------------------------------------------
+def _notebook_problems(config: AutopilotConfig) -> Iterator[Problem]:
+    """Quiet hours must parse (cron, time zone); the scope needs a workspace."""
+    nb = config.notebooks
+    if nb is None:
+        return
+    if nb.quiet_hours is not None:
+        from ..notebooks.policy import quiet_hours_problem
+
+        problem = quiet_hours_problem(nb.quiet_hours)
+        if problem:
+            yield "notebooks.quiet_hours", problem
+    if not (nb.scope.workspace_id or config.workspace.id):
+        yield "notebooks.scope.workspace_id", "set it (or workspace.id): the governor lists one workspace's instances"

@@ -255,12 +255,88 @@ class Storage(_Base):
     checkpoint_retention_days: Annotated[int, Meta(ge=1, le=3650)] = 14
 
 
-class Notebooks(_Base):
-    """DSW policy (used from the notebooks issue on)."""
+# -- notebooks (issue 10): the DSW governor's policy ------------------------------------------
+LabelKey = Annotated[str, Meta(pattern=r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,62}$", description="a DSW label key")]
 
+
+class NotebookScope(_Base):
+    """Which DSW instances the governor looks after: one workspace, optionally a label selector."""
+
+    #: PAI workspace id; empty means the configuration's ``workspace.id`` (``PAI_WORKSPACE_ID``).
+    workspace_id: str = ""
+    #: Only instances carrying every one of these labels (ListInstances ``Labels``); empty: all.
+    labels: dict[str, str] = {}
+
+
+class QuietHours(_Base):
+    """When running notebooks are stopped even before ``idle_minutes`` (nights, weekends).
+
+    ``cron`` is a 5-field cron expression matching the *minutes that are quiet* (for example
+    ``"* 0-7,20-23 * * *"``: 20:00-08:00 every day), read in ``timezone``; ``weekends`` makes all
+    of Saturday and Sunday quiet too. Inside quiet hours an instance idle for
+    ``idle_minutes`` (default 15) is warned, then stopped after the grace; a busy one is left alone
+    unless ``stop_busy`` is true.
+    """
+
+    cron: str | None = None
+    #: An IANA time zone name (``Asia/Shanghai``, ``Europe/Berlin``, ``UTC``).
+    timezone: str = "Asia/Shanghai"
+    weekends: bool = True
+    idle_minutes: Annotated[int, Meta(ge=0, le=10080)] = 15
+    #: Stop inside quiet hours even when the instance is busy (Cloud Custodian offhours style).
+    stop_busy: bool = False
+
+
+class NativeCuller(_Base):
+    """The DSW native idle culler the governor keeps on every in-scope instance (a backstop).
+
+    Its ``MaxIdleTimeInMinutes`` is ``idle_minutes + warn_minutes + margin_minutes``, so the
+    platform stops an idle instance even when the governor is down, but never before the
+    governor's own warning and grace; its thresholds are ``cpu_percent``/``gpu_percent``.
+    """
+
+    enabled: bool = True
+    margin_minutes: Annotated[int, Meta(ge=0, le=1440)] = 15
+
+
+class NotebookPrice(_Base):
+    """An estimated pay-as-you-go price of one ECS spec (for the savings report only)."""
+
+    per_hour: Annotated[float, Meta(ge=0)]
+    gpus: Annotated[int, Meta(ge=0, le=64)] = 0
+
+
+class Notebooks(_Base):
+    """The DSW notebook policy of ``dsw_governor`` (documented in README.md#notebooks).
+
+    ``mode``: ``dry-run`` changes nothing and reports what it would do; ``warn`` keeps the
+    ledger and sends the warnings but never stops nor touches cullers; ``enforce`` does it all.
+    An instance is *idle* when CPU < ``cpu_percent`` and (on GPU instances) GPU < ``gpu_percent``
+    — GPU busy with CPU idle is busy — for ``idle_minutes``; it is warned once per idle episode,
+    then stopped ``warn_minutes`` later if still idle. A label ``<keep_alive_label>=YYYY-MM-DD``
+    exempts it through that day (in the quiet-hours time zone); after it, the policy applies again.
+    """
+
+    mode: Literal["enforce", "warn", "dry-run"] = "dry-run"
+    scope: NotebookScope = NotebookScope()
+    cpu_percent: Annotated[int, Meta(ge=1, le=100)] = 20
+    gpu_percent: Annotated[int, Meta(ge=1, le=100)] = 10
     idle_minutes: Annotated[int, Meta(ge=5, le=10080)] = 60
-    exempt_label: str = "autopilot-exempt"
-    dry_run: bool = True
+    warn_minutes: Annotated[int, Meta(ge=0, le=1440)] = 30
+    quiet_hours: QuietHours | None = None
+    keep_alive_label: LabelKey = "autopilot-keep-alive"
+    #: Save the instance's image (StopInstance ``SaveImage``) before stopping; per instance also
+    #: by the label ``<save_image_label>=true`` (or ``false`` to opt out).
+    save_image: bool = False
+    save_image_label: LabelKey = "autopilot-save-image"
+    native_culler: NativeCuller = NativeCuller()
+    #: The longest snooze one request may ask for.
+    max_snooze_hours: Annotated[float, Meta(gt=0, le=720)] = 72
+    #: Savings report: currency of ``prices`` and the longest a stop counts as avoided running.
+    currency: Annotated[str, Meta(min_length=1, max_length=8)] = "CNY"
+    prices: dict[str, NotebookPrice] = {}
+    max_avoided_hours: Annotated[float, Meta(gt=0, le=720)] = 72
+# -- end notebooks --------------------------------------------------------------------------------
 
 
 class Notification(_Base):
