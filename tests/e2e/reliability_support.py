@@ -130,6 +130,12 @@ def _weight(call: Call) -> Any:
     return call.json().get("Weight", call.json().get("weight"))
 
 
+def _instance_from_path(call: Call) -> str:
+    # DSW ROA paths: /api/v2/instances/<id>[/<verb>]
+    parts = call.path.split("/")
+    return parts[4] if len(parts) > 4 else call.path
+
+
 def _job_from_path(call: Call) -> str:
     parts = call.path.rstrip("/").split("/")
     return parts[4] if len(parts) > 4 else call.path
@@ -152,6 +158,7 @@ ONCE = (
     Once("eas", "CreateService", _service_from_body, "CreateService per service name"),
     Once("eas", "CreateServiceAutoScaler", _service_from_path, "autoscalers per service"),
     Once("eas", "ReleaseService", _service_from_path, "weight steps repeating the service's weight", _weight),
+    Once("dsw", "StopInstance", _instance_from_path, "StopInstance per notebook"),
 )
 
 
@@ -181,6 +188,11 @@ SCENARIOS: dict[str, FunctionScenario] = {
         "models/<p>/<v>/_SUCCESS landed (OSS trigger, written by the DLC job or by hand)",
         ("CreateService", "ReleaseService"), ("serve_first", "canary"),
         "claim → first version (deploying, CreateService) or canary (CreateService, ReleaseService 0, rollout)"),
+    "dsw_governor": FunctionScenario(
+        "timer every 5 minutes (the clock; duplicated ticks fired side by side)",
+        ("StopInstance",), ("notebooks",),
+        "native culler on every instance (overlapping ticks may both set it: checked as state, one culler); "
+        "idle → one warning (ledger warned) → one stop (stopping, StopInstance, stopped)"),
 }
 
 
@@ -199,6 +211,19 @@ def uncovered_functions() -> list[str]:
 
 
 # -- driving flows -------------------------------------------------------------------------------
+def fire_timer(cloud: Any, resource: str, copies: int = 1) -> None:
+    """Deliver the s.yaml timer trigger's event of ``resource`` ``copies`` times at once (a duplicated
+    or overlapping tick), through the FC runtime's async queue, then wait for them."""
+    from localcloud.fc.timers import timer_event
+
+    spec = cloud.fc.resolve(resource)
+    (trigger,) = [t for t in spec.triggers if t.type == "timer"]
+    event = timer_event(trigger, cloud.clock.now()).encode()
+    for _ in range(copies):
+        cloud.fc.invoke_async(spec.name, event, source=f"timer:{trigger.name}")
+    assert cloud.fc.wait_idle(120)
+
+
 def with_retries(operation: Callable[[], Any], attempts: int = 8) -> Any:
     """The test's own SDK calls under injected faults: retried (they are not under test)."""
     for attempt in range(attempts):
