@@ -456,7 +456,7 @@ def check_invariants(
         last = run[0][-1]
         if last["state"] not in TRAINED and f"datasets/{pipeline}/{version}/_SUCCESS" not in parked:
             problems.append(f"dataset {version}: run stuck at {last['state']} ({last['data'].get('reason')})")
-    rollouts = {e: recs for e, recs in entities.items() if e.startswith("rollouts/")}
+    rollouts = {e: recs for e, recs in entities.items() if e.startswith(f"rollouts/{pipeline}/")}
     open_index = index_keys(sdk, "rollouts/")
     for version in models:
         recs = [r for e, r in entities.items() if e.startswith(f"models/{pipeline}/") and r[0]["data"].get("version") == version]
@@ -492,7 +492,8 @@ def check_invariants(
         deliveries_by_function=dict(collections.Counter(r["function"] for r in records)),
         dead_letters=len(dead), jobs=len(jobs), services=len(services),
         runs=sum(1 for e in entities if e.startswith("runs/")),
-        models=sum(1 for e in entities if e.startswith("models/")), rollouts=len(rollouts),
+        models=sum(1 for e in entities if e.startswith("models/")),
+        rollouts=sum(1 for e in entities if e.startswith("rollouts/")),
         side_effects=len(calls.side_effects()), crashes=cloud.fc.crashes,
     )
 
