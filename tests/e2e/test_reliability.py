@@ -6,6 +6,7 @@ each side effect. The long version is ``make soak`` (bench/soak.py); the harness
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 
@@ -117,7 +118,7 @@ def test_an_event_that_exhausts_its_retries_is_dead_lettered_whole(project_cloud
     check_invariants(project_cloud, sdk, calls, datasets=("dl1",), allow_dead=True)
 
 
-CI_CRASH_FLOWS = ("submit", "canary")
+CI_CRASH_FLOWS = tuple(os.environ.get("RELIABILITY_CRASH_FLOWS", "submit,canary").split(","))  # soak: all
 
 
 @pytest.mark.parametrize("flow_name", CI_CRASH_FLOWS)
