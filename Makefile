@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test install tools lint bench clean docs soak
+.PHONY: demo test install tools lint bench clean docs soak soak-fuzz
 
 demo: $(STAMP)
 	$(BIN)/pai-autopilot demo
@@ -45,6 +45,9 @@ docs: $(STAMP)
 	$(BIN)/python scripts/gen_config_reference.py --write
 	$(BIN)/python scripts/ram_policy.py --write
 	$(BIN)/python scripts/ram_policy.py --check
+
+soak-fuzz: $(STAMP)
+	$(BIN)/python bench/fuzz_soak.py --examples 10000
 
 clean:
 	rm -rf $(VENV) .tools .build .pytest_cache

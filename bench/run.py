@@ -15,6 +15,7 @@ BENCHES = [
     ["eas_gateway.py"],
     ["training.py"],
     ["notebooks.py", "--sizes", "200", "2000"],
+    ["reconcile.py", "--ticks", "3", "--events", "30"],
 ]
 
 if __name__ == "__main__":

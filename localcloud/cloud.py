@@ -17,7 +17,7 @@ from typing import Any
 
 from .cms import CmsService
 from .control import ControlApi
-from .core.calls import ApiCallLog
+from .core.calls import ApiCallLog, oss_operation
 from .core.clock import Clock
 from .core.credentials import (
     LOCAL_ACCESS_KEY_ID,
@@ -58,6 +58,8 @@ class LocalCloud:
         Multiplies FC's async retry backoff (1 s, 2 s, 4 s …); tests use a small value.
     tick_interval:
         Real seconds between ticks (timers, lifecycle); :meth:`advance` also ticks at once.
+    oss_max_buckets:
+        The account's bucket cap (default ``LOCALCLOUD_OSS_MAX_BUCKETS``, else OSS's 100).
     """
 
     def __init__(
@@ -69,6 +71,7 @@ class LocalCloud:
         function_env: dict[str, str] | None = None,
         retry_delay_scale: float = 1.0,
         tick_interval: float = 0.5,
+        oss_max_buckets: int | None = None,
     ) -> None:
         self.region = region
         self.account_id = LOCAL_ACCOUNT_ID
@@ -83,6 +86,7 @@ class LocalCloud:
         self.oss = OssService(
             clock=self.clock, credentials=self.credentials, hub=self.hub, region=region,
             account_id=self.account_id, data_dir=Path(data_dir) if data_dir else None, faults=self.faults,
+            max_buckets=oss_max_buckets,
         )
         self.eventbridge = EventBridgeService(clock=self.clock, hub=self.hub, region=region, account_id=self.account_id)
         self.dlc = DlcService(clock=self.clock, region=region, account_id=self.account_id,
@@ -105,6 +109,7 @@ class LocalCloud:
                 retry_delay_scale=retry_delay_scale, delivery=lambda: self.delivery,
             )
         self.control = ControlApi(self)
+        self.calls = self.api_calls  # the same log under its shorter name (request counts in bench/ and tests)
         self.edge = Edge(
             oss=self.oss,
             pop_services={},
@@ -120,7 +125,14 @@ class LocalCloud:
         for service in (self.dlc, self.eventbridge, self.eas, self.dsw, self.cms):  # cms last: alarms see the others' tick
             self.register(service)
         self.edge.mount("/api/predict/", self.eas.gateway)
+        self.fc_api: Any = None
+        if self.fc is not None:  # FC 3.0's InvokeFunction (POP, version 2023-03-30) through the runtime
+            from .fc.api import FcApiService
+
+            self.fc_api = FcApiService(self.fc)
+            self.edge.pop_services[self.fc_api.version] = self.fc_api  # on the edge; "fc" stays the runtime
         self._standing_buckets: set[str] = set()
+        self._standing_workspaces: dict[str, str] = {}
         self.tick_interval = tick_interval
         self._ticking = threading.Event()
         self._tick_lock = threading.Lock()
@@ -187,7 +199,7 @@ class LocalCloud:
         elif any(path.startswith(prefix) for prefix in self.edge.mounts):
             return
         else:
-            product, action = "oss", request.method
+            product, action = "oss", oss_operation(request.method, path, request.args)
         self.api_calls.record(product, action, response.status_code, at=self.clock.now())
 
     def serve_forever(self, port: int = DEFAULT_PORT, host: str = "127.0.0.1") -> None:
@@ -245,23 +257,43 @@ class LocalCloud:
         self._standing_buckets.add(name)
         self.oss.create_bucket(name)
 
-    def reset(self) -> None:
-        """Forget every object, job and invocation; re-create the standing buckets, empty."""
-        if self.fc is not None:
-            self.fc.reset()
-        self.oss.reset()
-        for service in self.services.values():
-            service.reset()
-        self.requests.reset()
-        self.api_calls.reset()
-        self.timeline.reset()
-        self.clock.reset()
-        self.faults.clear()
-        self.delivery = DeliveryFaults()
-        if self.fc is not None:
-            self.fc.restart_timers()
-        for name in sorted(self._standing_buckets):
-            self.oss.create_bucket(name)
+    def add_workspace(self, workspace_id: str, name: str) -> None:
+        """Name a PAI workspace as PAI knows it (id → name; kept across :meth:`reset`): its jobs'
+        status events go to the bus ``pai-system-<name>``, created now (PAI creates it when the
+        workspace's event notifications are enabled)."""
+        self._standing_workspaces[workspace_id] = name
+        self.dlc.backend.set_workspaces({workspace_id: name})
+
+    def reset(self, *, everything: bool = False) -> dict[str, list[str]]:
+        """Forget every object, job and invocation; re-create the standing buckets (empty) and
+        workspaces (``everything``: forget the buckets too). Returns ``{"buckets_removed": [...]}``:
+        the buckets that are gone, e.g. ones a crashed program left behind."""
+        # under the tick lock: a background tick between the clock's reset and the timers'
+        # re-anchoring would otherwise fire every timer between the two times
+        with self._tick_lock:
+            removed = sorted(set(self.oss.bucket_names()) - (set() if everything else self._standing_buckets))
+            if everything:
+                self._standing_buckets.clear()
+            if self.fc is not None:
+                self.fc.reset()
+            if self.fc_api is not None:
+                self.fc_api.reset()
+            self.oss.reset()
+            for service in self.services.values():
+                service.reset()
+            self.requests.reset()
+            self.api_calls.reset()
+            self.timeline.reset()
+            self.clock.reset()
+            self.faults.clear()
+            self.delivery = DeliveryFaults()
+            if self.fc is not None:
+                self.fc.restart_timers()
+            for name in sorted(self._standing_buckets):
+                self.oss.create_bucket(name)
+            if self._standing_workspaces:
+                self.dlc.backend.set_workspaces(dict(self._standing_workspaces))
+        return {"buckets_removed": removed}
 
     def advance(self, seconds: float) -> None:
         """Advance the clock and let time-driven behaviour (timers, lifecycles) follow at once."""

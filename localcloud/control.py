@@ -5,7 +5,9 @@ route                                           what it does
 =============================================== ============================================
 ``GET  /_localcloud/health``                    ``{"status": "ok", "services": [...]}``
 ``POST /_localcloud/reset``                     forget every resource, object, fault and
-                                                invocation (standing buckets stay, empty)
+                                                invocation (standing buckets stay, empty;
+                                                ``{"all": true}``: those too); answers
+                                                ``buckets_removed`` when any were
 ``GET  /_localcloud/state``                     every service's state as JSON
 ``GET  /_localcloud/clock``                     the clock; ``POST`` ``{"freeze": t|null}``,
                                                 ``{"advance": seconds}`` or ``{"unfreeze": true}``
@@ -84,8 +86,8 @@ class ControlApi:
         if (method, path) == ("GET", "/health"):
             return _json({"status": "ok", "services": cloud.service_names(), "region": cloud.region})
         if (method, path) == ("POST", "/reset"):
-            cloud.reset()
-            return _json({"reset": True})
+            removed = cloud.reset(everything=bool(_body(request).get("all")))["buckets_removed"]
+            return _json({"reset": True, **({"buckets_removed": removed} if removed else {})})
         if (method, path) == ("GET", "/state"):
             return _json(cloud.state())
         if path == "/clock":
@@ -125,7 +127,11 @@ class ControlApi:
         if method == "GET":
             return _json(faults.list())
         if method == "POST" and path == "/faults":
-            fault_id = faults.add(_build(Fault, _body(request)))
+            fault = _build(Fault, _body(request))
+            known = ["*", *(name for name in self.cloud.service_names() if name != "fc")]
+            if fault.service not in known:
+                return _bad(f"no service {fault.service!r} to inject faults into; known: {', '.join(known)}", 400)
+            fault_id = faults.add(fault)
             return _json({"id": fault_id, "faults": faults.list()})
         if method == "DELETE" and path == "/faults":
             faults.clear()
@@ -146,8 +152,9 @@ class ControlApi:
         if path == "/fc/dead-letters":
             return _json(fc.dead_letters())
         if path.startswith("/fc/logs/"):
-            function = path.removeprefix("/fc/logs/")
-            if function not in fc.functions:
-                return _bad(f"no function {function!r}; known: {sorted(fc.functions)}", 404)
+            try:  # the FC name or the s.yaml resource name, as `local invoke` accepts
+                function = fc.resolve(path.removeprefix("/fc/logs/")).name
+            except KeyError as exc:
+                return _bad(exc.args[0], 404)
             return _json(fc.logs(function))
         return _bad(f"no control route GET /_localcloud{path}", 404)

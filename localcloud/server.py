@@ -1,4 +1,7 @@
-"""A threaded HTTP server for the edge, usable in the foreground (CLI) or a thread (pytest).
+"""The threaded HTTP server of the edge, usable in the foreground (CLI) or a thread (pytest).
+
+It is :class:`~localcloud.httpserver.HttpServer` (a lean HTTP/1.1 server, one thread per
+keep-alive connection) behind the interface the rest of localcloud uses.
 
 Example
 -------
@@ -11,29 +14,16 @@ True
 
 from __future__ import annotations
 
-import logging
-import threading
 from typing import Any
 
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
-
-
-class _QuietHandler(WSGIRequestHandler):
-    """werkzeug's handler without one access-log line per request."""
-
-    def log_request(self, code: Any = "-", size: Any = "-") -> None:
-        logging.getLogger("localcloud.access").debug("%s %s", self.requestline, code)
+from .httpserver import HttpServer
 
 
 class ThreadedServer:
-    """Serve a WSGI app on ``host:port`` (port 0 picks a free one), one thread per request."""
+    """Serve a WSGI app on ``host:port`` (port 0 picks a free one), one thread per connection."""
 
     def __init__(self, app: Any, *, host: str = "127.0.0.1", port: int = 0) -> None:
-        self._server: BaseWSGIServer = make_server(
-            host, port, app, threaded=True, request_handler=_QuietHandler
-        )
-        self._server.daemon_threads = True
-        self._thread: threading.Thread | None = None
+        self._server = HttpServer(app, host=host, port=port)
 
     @property
     def host(self) -> str:
@@ -49,15 +39,11 @@ class ThreadedServer:
 
     def start(self) -> None:
         """Serve in a daemon thread."""
-        self._thread = threading.Thread(target=self._server.serve_forever, name="localcloud-edge", daemon=True)
-        self._thread.start()
+        self._server.start()
 
     def serve_forever(self) -> None:
         """Serve in the calling thread until interrupted."""
         self._server.serve_forever()
 
     def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
+        self._server.stop()

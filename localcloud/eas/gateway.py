@@ -14,7 +14,9 @@
   is required, bare or as ``Bearer <token>``; otherwise 401);
 * every request that reaches a service is recorded in ``cloud.requests`` under the **service**
   name (status, sampled latency in ms, clock time of arrival) — CloudMonitor's source. 404s and
-  group-level 503s (no member chosen) are not recorded.
+  group-level 503s (no member chosen) are not recorded;
+* a service with a traffic mirror (:mod:`.mirrors`) copies ``Ratio`` % of the requests it
+  answers to its targets: each copy is a row under the target's name, its answer discarded.
 
 Responses carry ``x-localcloud-service`` / ``x-localcloud-instance`` headers (not EAS's).
 
@@ -98,6 +100,7 @@ class InferenceGateway:
                 return _text(401, "Authorization failed: send the service's AccessToken in the Authorization header",
                              service=name)
             status, latency = profile.decide(self._rng)
+            backend.mirror_copies(name, self._rng, at=at)
         self.sleep(profile.sleep_seconds(latency))
         backend.requests.record(name, at=at, status=status, latency_ms=round(latency, 3))
         headers = {"x-localcloud-service": name, "x-localcloud-instance": instance.name}

@@ -43,6 +43,7 @@ from .exceptions import (
     service_not_found,
 )
 from .groups import Group, GroupOps
+from .mirrors import Mirror, MirrorOps
 from .queries import page_of, parse_event_time, select_instances, select_services
 from .resources import ResourceGroup, ResourceOps
 from .scaling import ScalingOps
@@ -51,7 +52,7 @@ from .services import DELETING_SECONDS, STOPPING_SECONDS, Instance, Service, Ver
 BUSY = ("Creating", "Stopping", "Deleting")
 
 
-class EasBackend(GroupOps, ScalingOps, ResourceOps):
+class EasBackend(GroupOps, ScalingOps, ResourceOps, MirrorOps):
     """All EAS resources of one account in one region."""
 
     def __init__(
@@ -66,12 +67,14 @@ class EasBackend(GroupOps, ScalingOps, ResourceOps):
         self.lock = threading.RLock()
         self.services: dict[str, Service] = {}
         self.groups: dict[str, Group] = {}
+        self.mirrors: dict[str, Mirror] = {}
         self.resource_groups: dict[str, ResourceGroup] = {}  # dedicated resource groups (control API)
 
     def reset(self) -> None:
         with self.lock:
             self.services.clear()
             self.groups.clear()
+            self.mirrors.clear()
             self.resource_groups.clear()
 
     # -- time ----------------------------------------------------------------------------------
@@ -83,6 +86,7 @@ class EasBackend(GroupOps, ScalingOps, ResourceOps):
                 svc.advance(now)
                 if svc.phase == "Deleted":
                     del self.services[svc.name]
+                    self.forget_mirrors_of(svc.name)
                 elif svc.autoscaler is not None and svc.phase == "Active":
                     self._autoscale(svc, now)
             members = {s.group for s in self.services.values() if s.group}
@@ -320,6 +324,7 @@ class EasBackend(GroupOps, ScalingOps, ResourceOps):
                     s.name: s.autoscaler.describe(s.name) for s in self.services.values() if s.autoscaler is not None
                 },
                 "profiles": {s.name: s.profile().to_dict() for s in self.services.values()},
+                "mirrors": [m.describe() for m in self.mirrors.values()],
             }
 
 

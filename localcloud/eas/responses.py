@@ -48,6 +48,10 @@ ROUTES = (
     Route("DescribeServiceEndpoints", "GET", S + "/endpoints"),
     Route("ListServiceInstances", "GET", S + "/instances"),
     Route("DescribeServiceEvent", "GET", S + "/events"),
+    Route("CreateServiceMirror", "POST", S + "/mirror"),
+    Route("DescribeServiceMirror", "GET", S + "/mirror"),
+    Route("UpdateServiceMirror", "PUT", S + "/mirror"),
+    Route("DeleteServiceMirror", "DELETE", S + "/mirror"),
     Route("ListGroups", "GET", "/api/v2/groups"),
     Route("DescribeGroup", "GET", "/api/v2/groups/{ClusterId}/{GroupName}"),
     Route("DescribeResource", "GET", "/api/v2/resources/{ClusterId}/{ResourceId}"),
@@ -170,6 +174,22 @@ class EasResponses:
         items = [{"Time": event_time(e["at"]), "Type": e["Type"], "Reason": e["Reason"], "Message": e["Message"]}
                  for e in events]
         return {"Events": items, "PageNum": number, "TotalCount": total, "TotalPageNum": pages}
+
+    # -- traffic mirroring (see :mod:`.mirrors`) ------------------------------------------------
+    def create_service_mirror(self, req: PopRequest) -> dict[str, Any]:
+        mirror = self.backend.create_mirror(*self._key(req), req.json)
+        return self._done(f"Succeed to create traffic mirror of service [{mirror.source}] to {list(mirror.targets)}")
+
+    def describe_service_mirror(self, req: PopRequest) -> dict[str, Any]:
+        return self.backend.describe_mirror(*self._key(req)).describe()
+
+    def update_service_mirror(self, req: PopRequest) -> dict[str, Any]:
+        mirror = self.backend.update_mirror(*self._key(req), req.json)
+        return self._done(f"Succeed to update traffic mirror of service [{mirror.source}] (ratio {mirror.ratio})")
+
+    def delete_service_mirror(self, req: PopRequest) -> dict[str, Any]:
+        mirror = self.backend.delete_mirror(*self._key(req))
+        return self._done(f"Succeed to delete traffic mirror of service [{mirror.source}]")
 
     # -- groups --------------------------------------------------------------------------------
     def describe_group(self, req: PopRequest) -> dict[str, Any]:

@@ -76,6 +76,7 @@ class FcRuntime:
         self.syaml_path = self.project_dir / syaml_file
         self.hub = hub
         self.clock = clock
+        self._timers_lock = threading.Lock()
         self.credentials = credentials
         self.region = region
         self.account_id = account_id
@@ -160,19 +161,27 @@ class FcRuntime:
             self._logs.clear()
 
     def tick(self, now: float) -> int:
-        """Fire every timer trigger that fell due up to ``now`` (clock time); how many fired."""
+        """Fire every timer trigger that fell due up to ``now`` (clock time); how many fired.
+
+        Never beyond the clock's current time: a tick that read the clock just before it was
+        frozen or set back fires nothing ahead of it (and one tick never interleaves with
+        :meth:`restart_timers`).
+        """
         fired = 0
-        for function, schedule in self._schedules:
-            for fire_time in schedule.due(now):
-                event = timer_event(schedule.trigger, fire_time).encode()
-                self.invoke_async(function, event, source=f"timer:{schedule.trigger.name}")
-                fired += 1
+        with self._timers_lock:
+            now = min(now, self.clock.now())
+            for function, schedule in self._schedules:
+                for fire_time in schedule.due(now):
+                    event = timer_event(schedule.trigger, fire_time).encode()
+                    self.invoke_async(function, event, source=f"timer:{schedule.trigger.name}")
+                    fired += 1
         return fired
 
     def restart_timers(self) -> None:
         """Re-anchor every timer at the clock's current time (after a clock reset)."""
-        now = self.clock.now()
-        self._schedules = [(fn, TimerSchedule(s.trigger, start=now)) for fn, s in self._schedules]
+        with self._timers_lock:
+            now = self.clock.now()
+            self._schedules = [(fn, TimerSchedule(s.trigger, start=now)) for fn, s in self._schedules]
 
     # -- instances ---------------------------------------------------------------------------
     def function_env(self, spec: syaml.FunctionSpec, credential: Any) -> dict[str, str]:
@@ -239,6 +248,7 @@ class FcRuntime:
             "service": {"name": spec.name, "log_project": "", "log_store": "", "qualifier": "LATEST", "version_id": ""},
             "region": self.region,
             "account_id": self.account_id,
+            "clock_now": self.clock.now(),  # read by the worker only under LOCALCLOUD_FOLLOW_CLOCK
         }
 
     # -- invocation --------------------------------------------------------------------------

@@ -6,6 +6,12 @@ its *original* stdout. Everything the function prints — its logs — goes to s
 parent captures per function, like FC's log service. The handler module is imported on the
 first invocation, so that invocation carries the cold start, as on FC.
 
+localcloud's clock: when ``LOCALCLOUD_FOLLOW_CLOCK`` names this function (a comma-separated
+list of FC function names, or ``*``), ``time.time()`` in the instance follows the clock time
+the parent sends with each invocation (``context.clock_now``), like libfaketime: a function whose
+logic compares its own "now" with timestamps localcloud made (CloudMonitor datapoints, ledger
+records of a driven clock) sees one consistent time. Off by default.
+
 Run as ``python <path>/worker.py`` (by path, so the instance imports nothing of localcloud) with ``FC_FUNCTION_HANDLER=<module>.<function>``.
 """
 
@@ -49,6 +55,23 @@ def _jsonable(value: Any) -> Any:
         return repr(value)
 
 
+_REAL_TIME = time.time
+
+
+def _follows_clock() -> bool:
+    names = os.environ.get("LOCALCLOUD_FOLLOW_CLOCK", "")
+    wanted = {n.strip() for n in names.split(",") if n.strip()}
+    return "*" in wanted or os.environ.get("FC_FUNCTION_NAME", "") in wanted
+
+
+def _follow_clock(clock_now: Any) -> None:
+    """Make ``time.time()`` read localcloud's clock from now on (offset from the real time)."""
+    if not isinstance(clock_now, (int, float)):
+        return
+    offset = float(clock_now) - _REAL_TIME()
+    time.time = lambda: _REAL_TIME() + offset
+
+
 def main() -> None:
     here = os.path.dirname(os.path.abspath(__file__))
     sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != here]  # run by path: hide our siblings
@@ -62,6 +85,8 @@ def main() -> None:
         request_id = request["context"].get("request_id")
         print(f"FC Invoke Start RequestId: {request_id}", flush=True)
         started = time.perf_counter()
+        if _follows_clock():
+            _follow_clock(request["context"].get("clock_now"))
         try:
             if handler is None:
                 handler = getattr(importlib.import_module(module_name), function_name)

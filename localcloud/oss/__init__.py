@@ -2,12 +2,15 @@
 
 Layout after moto: :mod:`.models` (state, behaviour, validation; listing in :mod:`.listing`,
 multipart upload in :mod:`.multipart` with its parts in :mod:`.parts`, lifecycle rules in
-:mod:`.lifecycle`, AppendObject in :mod:`.append`, PostObject in :mod:`.postobject`,
+:mod:`.lifecycle`, AppendObject in :mod:`.append`, PostObject in :mod:`.postobject`, copies,
+ACLs, tags and symlinks in :mod:`.attributes` with the tag rules in :mod:`.tagging`,
 persistence in :mod:`.storage`), :mod:`.responses` (parse and serialize; also
-:mod:`.responses_multipart`, :mod:`.responses_more`, :mod:`.xmlutil`), :mod:`.urls` (the
-routing table, with each operation's OSS name for fault injection), :mod:`.auth` (signature
-v1/v4, STS, PostObject form signatures), :mod:`.exceptions` (OSS error codes),
-:mod:`.service` (the edge handler, fault hook and lifecycle ``tick``).
+:mod:`.responses_objects`, :mod:`.responses_multipart`, :mod:`.responses_more`,
+:mod:`.responses_attributes`, :mod:`.xmlutil`), :mod:`.urls` (the routing table, with each
+operation's OSS name for fault injection; :mod:`.operations` names the ones not emulated, for
+their 501), :mod:`.auth` (signature v1/v4, STS, PostObject form signatures),
+:mod:`.exceptions` (OSS error codes), :mod:`.service` (the edge handler, fault hook and
+lifecycle ``tick``).
 
 Example
 -------

@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING
 from ..core.clock import Clock
 from . import exceptions as err
 from .storage import ObjectMeta, ObjectStore
+from .tagging import parse_tagging_header
 from .utils import (
     DEFAULT_CONTENT_TYPE,
     check_object_key,
@@ -88,11 +89,14 @@ class AppendMixin:
         headers: Mapping[str, str] | None = None,
         storage_class: str | None = None,
         object_acl: str | None = None,
+        tagging: str | None = None,
         caller: Caller | None = None,
     ) -> ObjectMeta:
-        """AppendObject (``POST /<bucket>/<key>?append&position=N``)."""
+        """AppendObject (``POST /<bucket>/<key>?append&position=N``); the first append creates the
+        object with its metadata and ``x-oss-tagging``, later ones only add bytes."""
         check_object_key(key)
         offset = parse_position(position)
+        tags = parse_tagging_header(tagging)
         if content_md5 is not None and decode_content_md5(content_md5) != hashlib.md5(data).digest():
             raise err.invalid_digest(content_md5)
         with self._lock:
@@ -111,7 +115,7 @@ class AppendMixin:
                     content_type=content_type or DEFAULT_CONTENT_TYPE,
                     user_meta={k.lower(): v for k, v in (user_meta or {}).items()}, headers=dict(headers or {}),
                     storage_class=storage_class_of(storage_class), object_type=APPENDABLE,
-                    acl=object_acl_of(object_acl),
+                    acl=object_acl_of(object_acl), tags=tags,
                 )
             else:
                 whole = self.store.read_object(bucket, key) + data

@@ -32,8 +32,14 @@ def bucket_already_exists(bucket: str, message: str = "The requested bucket name
     return OssError("BucketAlreadyExists", message, status=409, extra={"BucketName": bucket})
 
 
-def too_many_buckets() -> OssError:
-    return OssError("TooManyBuckets", "You have attempted to create more buckets than allowed.", status=400)
+def too_many_buckets(cap: int) -> OssError:
+    """OSS's message, plus where localcloud's cap comes from and how to clear leftovers."""
+    return OssError(
+        "TooManyBuckets",
+        f"You have attempted to create more buckets than allowed. (localcloud: at most {cap}, "
+        "LOCALCLOUD_OSS_MAX_BUCKETS; `pai-autopilot local reset --all` removes leftover buckets)",
+        status=400,
+    )
 
 
 def bucket_not_empty(bucket: str) -> OssError:
@@ -94,7 +100,6 @@ def invalid_digest(content_md5: str) -> OssError:
     )
 
 
-
 def invalid_bucket_name(bucket: str) -> OssError:
     return OssError("InvalidBucketName", "The specified bucket is not valid.", status=400, extra={"BucketName": bucket})
 
@@ -141,9 +146,10 @@ def method_not_allowed(method: str, resource_type: str) -> OssError:
 
 
 def not_implemented(what: str) -> OssError:
+    """501 with OSS's message, naming what localcloud does not emulate (an operation's name first)."""
     return OssError(
         "NotImplemented",
-        f"A header you provided implies functionality that is not implemented (localcloud: {what}).",
+        f"A header you provided implies functionality that is not implemented (localcloud does not implement {what}).",
         status=501,
     )
 

@@ -32,11 +32,13 @@ from ..core.clock import Clock
 from ..core.events import EventHub, ObjectEvent
 from . import exceptions as err
 from .append import AppendMixin
+from .attributes import AttributesMixin
 from .lifecycle import LifecycleMixin
 from .listing import ListingMixin
 from .multipart import MultipartMixin
 from .postobject import PostObjectMixin
 from .storage import BucketInfo, DiskStore, MemoryStore, ObjectMeta, ObjectStore
+from .tagging import parse_tagging_header
 from .utils import (
     BUCKET_ACLS,
     DEFAULT_CONTENT_TYPE,
@@ -56,6 +58,7 @@ from .utils import (
 from .utils import choice as _choice
 from .versioning import VersioningMixin
 
+#: OSS's default cap per account and region (help/en/oss/user-guide/limits: 100 buckets).
 MAX_BUCKETS = 100
 log = logging.getLogger("localcloud.oss")
 
@@ -97,17 +100,22 @@ class BucketState:
         return meta
 
 
-class OssBackend(ListingMixin, MultipartMixin, LifecycleMixin, AppendMixin, PostObjectMixin, VersioningMixin):
+class OssBackend(
+    ListingMixin, MultipartMixin, LifecycleMixin, AppendMixin, PostObjectMixin, VersioningMixin, AttributesMixin
+):
     """All buckets and objects of one account in one region (multipart uploads, lifecycle rules,
-    appends and form uploads live in the mixins' modules).
+    appends, form uploads, copies, ACLs, tags and symlinks live in the mixins' modules).
 
     ``data_dir`` keeps them on disk (they survive a restart); ``None`` keeps them in memory.
+    ``max_buckets`` is the account's bucket cap (OSS's default: :data:`MAX_BUCKETS`).
     """
 
     def __init__(
-        self, *, clock: Clock, hub: EventHub, region: str, account_id: str, data_dir: Path | None = None
+        self, *, clock: Clock, hub: EventHub, region: str, account_id: str, data_dir: Path | None = None,
+        max_buckets: int = MAX_BUCKETS,
     ) -> None:
         self.clock = clock
+        self.max_buckets = max_buckets
         self.hub = hub
         self.region = region
         self.account_id = account_id
@@ -153,6 +161,10 @@ class OssBackend(ListingMixin, MultipartMixin, LifecycleMixin, AppendMixin, Post
             }
 
     # -- buckets -----------------------------------------------------------------------------
+    def bucket_names(self) -> list[str]:
+        with self._lock:
+            return sorted(self._buckets)
+
     def bucket(self, name: str) -> BucketState:
         """The bucket ``name`` (``NoSuchBucket`` if absent). Callers hold no lock: read-only use."""
         check_bucket_name(name)
@@ -181,8 +193,8 @@ class OssBackend(ListingMixin, MultipartMixin, LifecycleMixin, AppendMixin, Post
                     info.acl = acl
                     self.store.save_bucket(info)
                 return info
-            if len(self._buckets) >= MAX_BUCKETS:
-                raise err.too_many_buckets()
+            if len(self._buckets) >= self.max_buckets:
+                raise err.too_many_buckets(self.max_buckets)
             info = BucketInfo(
                 name, created=self.clock.now(), storage_class=storage_class or "Standard",
                 acl=acl or "private", redundancy=redundancy or "LRS",
@@ -230,6 +242,7 @@ class OssBackend(ListingMixin, MultipartMixin, LifecycleMixin, AppendMixin, Post
         forbid_overwrite: str | None = None,
         storage_class: str | None = None,
         object_acl: str | None = None,
+        tagging: str | None = None,
         caller: Caller | None = None,
         event: str = "ObjectCreated:PutObject",
     ) -> ObjectMeta:
@@ -244,38 +257,9 @@ class OssBackend(ListingMixin, MultipartMixin, LifecycleMixin, AppendMixin, Post
             user_meta={k.lower(): v for k, v in (user_meta or {}).items()},
             headers=dict(headers or {}),
             storage_class=storage_class_of(storage_class), acl=object_acl_of(object_acl),
+            tags=parse_tagging_header(tagging),
         )
         return self._write(bucket, meta, data, forbid_overwrite, event, caller)
-
-    def copy_object(
-        self,
-        source_bucket: str,
-        source_key: str,
-        bucket: str,
-        key: str,
-        *,
-        metadata_directive: str | None = None,
-        content_type: str | None = None,
-        user_meta: Mapping[str, str] | None = None,
-        headers: Mapping[str, str] | None = None,
-        forbid_overwrite: str | None = None,
-        caller: Caller | None = None,
-    ) -> ObjectMeta:
-        """CopyObject: ``COPY`` keeps the source's metadata, ``REPLACE`` takes the given one."""
-        check_object_key(key)
-        directive = _choice(
-            "x-oss-metadata-directive", metadata_directive, ("COPY", "REPLACE"), "Invalid metadata directive."
-        )
-        source = self.get_object(source_bucket, source_key)
-        meta = dataclasses.replace(
-            source.meta, key=key, last_modified=self.clock.now(),
-            user_meta=dict(source.meta.user_meta), headers=dict(source.meta.headers),
-        )
-        if directive == "REPLACE":
-            meta.content_type = content_type or DEFAULT_CONTENT_TYPE
-            meta.user_meta = {k.lower(): v for k, v in (user_meta or {}).items()}
-            meta.headers = dict(headers or {})
-        return self._write(bucket, meta, source.data, forbid_overwrite, "ObjectCreated:CopyObject", caller)
 
     def _write(
         self, bucket: str, meta: ObjectMeta, data: bytes, forbid_overwrite: str | None, event: str,
@@ -307,7 +291,7 @@ class OssBackend(ListingMixin, MultipartMixin, LifecycleMixin, AppendMixin, Post
         """GetObject, with a byte range (ignored when unsatisfiable unless ``x-oss-range-behavior:
         standard``) and the HTTP preconditions (412 ``PreconditionFailed`` / 304)."""
         with self._lock:
-            meta = self._object(bucket, key)
+            meta, source = self._followed(bucket, self._object(bucket, key))
             check_preconditions(
                 meta.etag, meta.last_modified, if_match, if_none_match, if_modified_since, if_unmodified_since
             )
@@ -315,8 +299,8 @@ class OssBackend(ListingMixin, MultipartMixin, LifecycleMixin, AppendMixin, Post
             if span is None and range_header and (range_behavior or "").lower() == "standard":
                 raise err.invalid_range(meta.size)
             if span is None:
-                return ObjectRead(meta, self.store.read_object(bucket, key))
-            return ObjectRead(meta, self.store.read_range(bucket, key, *span), span)
+                return ObjectRead(meta, self.store.read_object(bucket, source))
+            return ObjectRead(meta, self.store.read_range(bucket, source, *span), span)
 
     def head_object(
         self,
@@ -328,9 +312,9 @@ class OssBackend(ListingMixin, MultipartMixin, LifecycleMixin, AppendMixin, Post
         if_modified_since: str | None = None,
         if_unmodified_since: str | None = None,
     ) -> ObjectMeta:
-        """HeadObject: the metadata, after the same preconditions as GET."""
+        """HeadObject: the metadata (a symlink's target's), after the same preconditions as GET."""
         with self._lock:
-            meta = self._object(bucket, key)
+            meta = self._followed(bucket, self._object(bucket, key))[0]
         check_preconditions(meta.etag, meta.last_modified, if_match, if_none_match, if_modified_since, if_unmodified_since)
         return meta
 

@@ -35,6 +35,7 @@ from . import exceptions as err
 from .listing import check_length, parse_encoding_type
 from .parts import DiskPartStore, MemoryPartStore, PartMeta, PartStore, Upload
 from .storage import ObjectMeta, ObjectStore
+from .tagging import parse_tagging_header
 from .utils import (
     DEFAULT_CONTENT_TYPE,
     check_object_key,
@@ -156,13 +157,15 @@ class MultipartMixin:
         forbid_overwrite: str | None = None,
         storage_class: str | None = None,
         object_acl: str | None = None,
+        tagging: str | None = None,
     ) -> Upload:
-        """InitiateMultipartUpload: the metadata given here becomes the completed object's."""
+        """InitiateMultipartUpload: the metadata (and ``x-oss-tagging``) given here becomes the completed object's."""
         check_object_key(key)
         template = ObjectMeta(
             key=key, size=0, etag="", crc64=0, last_modified=0.0, content_type=content_type or DEFAULT_CONTENT_TYPE,
             user_meta={k.lower(): v for k, v in (user_meta or {}).items()}, headers=dict(headers or {}),
             storage_class=storage_class_of(storage_class), object_type="Multipart", acl=object_acl_of(object_acl),
+            tags=parse_tagging_header(tagging),
         )
         with self._lock:
             state = self.bucket(bucket)

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import base64
 import xml.etree.ElementTree as ET
-from collections.abc import Iterable
 from urllib.parse import parse_qsl, unquote
 
 from werkzeug.wrappers import Request, Response
@@ -26,11 +25,13 @@ from . import exceptions as err
 from .auth import SignedRequest
 from .listing import ObjectList
 from .models import Caller, OssBackend
+from .responses_attributes import AttributesResponses
 from .responses_more import MoreResponses
 from .responses_multipart import MultipartResponses
+from .responses_objects import ObjectResponses
 from .storage import BucketInfo, ObjectMeta
 from .urls import BUCKET, OBJECT, SERVICE
-from .utils import http_date, iso8601, split_copy_source, url_encode
+from .utils import iso8601, url_encode
 from .xmlutil import XML_CONTENT_TYPE, element, xml_document
 from .xmlutil import parse_xml as _parse_xml
 from .xmlutil import text_of as _text
@@ -118,10 +119,12 @@ def object_list_document(page: ObjectList, *, v2: bool) -> bytes:
     return xml_document(root)
 
 
-def _bucket_fields(parent: ET.Element, info: BucketInfo, region: str) -> None:
+def _bucket_fields(parent: ET.Element, info: BucketInfo, region: str, endpoint: str) -> None:
+    """The fields ListBuckets and GetBucketInfo share; both endpoints are localcloud's own
+    ``host:port`` (as the request reached it), so a client built from them stays local."""
     element("CreationDate", iso8601(info.created), parent)
-    element("ExtranetEndpoint", f"oss-{region}.aliyuncs.com", parent)
-    element("IntranetEndpoint", f"oss-{region}-internal.aliyuncs.com", parent)
+    element("ExtranetEndpoint", endpoint, parent)
+    element("IntranetEndpoint", endpoint, parent)
     element("Location", f"oss-{region}", parent)
     element("Name", info.name, parent)
     element("Region", region, parent)
@@ -184,9 +187,11 @@ class OssRequest:
         return self.request.host or "localhost"
 
 
-class OssResponses(MultipartResponses, MoreResponses):
-    """One method per OSS operation (named in :data:`~localcloud.oss.urls.ROUTES`); multipart
-    ones in :mod:`.responses_multipart`, append, PostObject and lifecycle in :mod:`.responses_more`."""
+class OssResponses(ObjectResponses, MultipartResponses, MoreResponses, AttributesResponses):
+    """One method per OSS operation (named in :data:`~localcloud.oss.urls.ROUTES`); object reads
+    and writes in :mod:`.responses_objects`, multipart ones in :mod:`.responses_multipart`,
+    append, PostObject and lifecycle in :mod:`.responses_more`, ACLs, tags, symlinks and live
+    channels in :mod:`.responses_attributes`."""
 
     def __init__(self, backend: OssBackend) -> None:
         self.backend = backend
@@ -206,7 +211,7 @@ class OssResponses(MultipartResponses, MoreResponses):
             element("NextMarker", page.next_marker, root)
         buckets = element("Buckets", parent=root)
         for info in page.buckets:
-            _bucket_fields(element("Bucket", parent=buckets), info, self.backend.region)
+            _bucket_fields(element("Bucket", parent=buckets), info, self.backend.region, req.host_id)
         return _xml(root)
 
     def create_bucket(self, req: OssRequest) -> Response:
@@ -226,7 +231,7 @@ class OssResponses(MultipartResponses, MoreResponses):
         root = element("BucketInfo")
         bucket = element("Bucket", parent=root)
         element("AccessMonitor", "Disabled", bucket)
-        _bucket_fields(bucket, info, self.backend.region)
+        _bucket_fields(bucket, info, self.backend.region, req.host_id)
         element("DataRedundancyType", info.redundancy, bucket)
         element("TransferAcceleration", "Disabled", bucket)
         element("CrossRegionReplication", "Disabled", bucket)
@@ -262,103 +267,3 @@ class OssResponses(MultipartResponses, MoreResponses):
             max_keys=p.get("max-keys"), encoding_type=p.get("encoding-type"),
         )
         return _xml(object_list_document(page, v2=False))
-
-    # -- objects ---------------------------------------------------------------------------
-    def put_object(self, req: OssRequest) -> Response:
-        meta = self.backend.put_object(
-            req.bucket, req.key, req.body, content_type=req.header("Content-Type"),
-            content_md5=req.header("Content-MD5"), user_meta=req.user_meta(), headers=req.kept_headers(),
-            forbid_overwrite=req.header("x-oss-forbid-overwrite"), storage_class=req.header("x-oss-storage-class"),
-            object_acl=req.header("x-oss-object-acl"), caller=req.caller,
-        )
-        headers = {"ETag": f'"{meta.etag}"', "x-oss-hash-crc64ecma": str(meta.crc64)}
-        if meta.content_md5:
-            headers["Content-MD5"] = meta.content_md5
-        return Response(b"", status=200, headers=headers)
-
-    def copy_object(self, req: OssRequest) -> Response:
-        source_bucket, source_key = split_copy_source(req.header("x-oss-copy-source"))
-        meta = self.backend.copy_object(
-            source_bucket, source_key, req.bucket, req.key,
-            metadata_directive=req.header("x-oss-metadata-directive"), content_type=req.header("Content-Type"),
-            user_meta=req.user_meta(), headers=req.kept_headers(),
-            forbid_overwrite=req.header("x-oss-forbid-overwrite"), caller=req.caller,
-        )
-        root = element("CopyObjectResult")
-        element("ETag", f'"{meta.etag}"', root)
-        element("LastModified", iso8601(meta.last_modified), root)
-        response = _xml(root)
-        response.headers["ETag"] = f'"{meta.etag}"'
-        response.headers["x-oss-hash-crc64ecma"] = str(meta.crc64)
-        return response
-
-    def get_object(self, req: OssRequest) -> Response:
-        read = self.backend.get_object(
-            req.bucket, req.key, range_header=req.header("Range"),
-            range_behavior=req.header("x-oss-range-behavior"), **_conditions(req),
-        )
-        response = Response(read.data, status=206 if read.range else 200)
-        _object_headers(response, read.meta)
-        if read.range is not None:
-            response.headers["Content-Range"] = f"bytes {read.range[0]}-{read.range[1]}/{read.meta.size}"
-        for param, header in RESPONSE_OVERRIDES.items():
-            if req.params.get(param):
-                response.headers[header] = req.params[param]
-        return response
-
-    def head_object(self, req: OssRequest) -> Response:
-        meta = self.backend.head_object(req.bucket, req.key, **_conditions(req))
-        response = Response(b"", status=200)
-        _object_headers(response, meta)
-        response.headers["Content-Length"] = str(meta.size)
-        return response
-
-    def get_object_meta(self, req: OssRequest) -> Response:
-        meta = self.backend.get_object_meta(req.bucket, req.key)
-        response = Response(b"", status=200)
-        response.headers.update({"ETag": f'"{meta.etag}"', "Last-Modified": http_date(meta.last_modified)})
-        response.headers["Content-Length"] = str(meta.size)
-        return response
-
-    def delete_object(self, req: OssRequest) -> Response:
-        self.backend.delete_object(req.bucket, req.key, caller=req.caller)
-        return Response(b"", status=204)
-
-    def delete_objects(self, req: OssRequest) -> Response:
-        root_in = _parse_xml(req.body, "Delete")
-        keys = [node.text or "" for node in root_in.findall("Object/Key")]
-        quiet = (_text(root_in, "Quiet") or "false").lower() == "true"
-        deleted = self.backend.delete_objects(
-            req.bucket, keys, content_md5=req.header("Content-MD5"), body=req.body, caller=req.caller
-        )
-        encode = (req.params.get("encoding-type") or "").lower() == "url"
-        root = element("DeleteResult")
-        if encode:
-            element("EncodingType", "url", root)
-        for key in [] if quiet else deleted:
-            element("Key", url_encode(key) if encode else key, element("Deleted", parent=root))
-        return _xml(root)
-
-
-def _conditions(req: OssRequest) -> dict[str, str | None]:
-    return {
-        "if_match": req.header("If-Match"), "if_none_match": req.header("If-None-Match"),
-        "if_modified_since": req.header("If-Modified-Since"),
-        "if_unmodified_since": req.header("If-Unmodified-Since"),
-    }
-
-
-def _object_headers(response: Response, meta: ObjectMeta) -> None:
-    headers: Iterable[tuple[str, str]] = [
-        ("Content-Type", meta.content_type), ("ETag", f'"{meta.etag}"'),
-        ("Last-Modified", http_date(meta.last_modified)), ("Accept-Ranges", "bytes"),
-        ("x-oss-object-type", meta.object_type), ("x-oss-storage-class", meta.storage_class),
-        ("x-oss-hash-crc64ecma", str(meta.crc64)),
-        *meta.headers.items(), *meta.user_meta.items(),
-    ]
-    if meta.content_md5:
-        headers = [*headers, ("Content-MD5", meta.content_md5)]
-    if meta.object_type == "Appendable":
-        headers = [*headers, ("x-oss-next-append-position", str(meta.size))]
-    for name, value in headers:
-        response.headers[name] = value

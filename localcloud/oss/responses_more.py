@@ -42,7 +42,7 @@ class MoreResponses:
             req.bucket, req.key, req.params.get("position"), req.body, content_type=req.header("Content-Type"),
             content_md5=req.header("Content-MD5"), user_meta=req.user_meta(), headers=req.kept_headers(),
             storage_class=req.header("x-oss-storage-class"), object_acl=req.header("x-oss-object-acl"),
-            caller=req.caller,
+            tagging=req.header("x-oss-tagging"), caller=req.caller,
         )
         return Response(b"", status=200, headers={
             "ETag": f'"{meta.etag}"', "x-oss-next-append-position": str(meta.size),

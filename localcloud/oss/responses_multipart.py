@@ -54,6 +54,7 @@ class MultipartResponses:
             req.bucket, req.key, content_type=req.header("Content-Type"), user_meta=req.user_meta(),
             headers=req.kept_headers(), forbid_overwrite=req.header("x-oss-forbid-overwrite"),
             storage_class=req.header("x-oss-storage-class"), object_acl=req.header("x-oss-object-acl"),
+            tagging=req.header("x-oss-tagging"),
         )
         root = element("InitiateMultipartUploadResult")
         element("Bucket", req.bucket, root)

@@ -21,7 +21,9 @@ Example
 
 from __future__ import annotations
 
+import itertools
 import logging
+import os
 import secrets
 import traceback
 from pathlib import Path
@@ -34,17 +36,39 @@ from ..core.credentials import CredentialStore
 from ..core.errors import ServiceError
 from ..core.events import EventHub
 from ..core.faults import FaultInjector
-from .auth import Authenticator
-from .models import OssBackend
+from .auth import Authenticator, is_anonymous
+from .models import MAX_BUCKETS, OssBackend
 from .responses import OssRequest, OssResponses, error_response
 from .urls import FORM, Route, match_route
 
 log = logging.getLogger("localcloud.oss")
+MAX_BUCKETS_ENV = "LOCALCLOUD_OSS_MAX_BUCKETS"
+
+
+def bucket_cap(explicit: int | None = None) -> int:
+    """The bucket cap: ``explicit`` > ``LOCALCLOUD_OSS_MAX_BUCKETS`` > OSS's default (100 per region).
+
+    >>> bucket_cap(3), bucket_cap()
+    (3, 100)
+    """
+    if explicit is not None:
+        return explicit
+    raw = os.environ.get(MAX_BUCKETS_ENV, "").strip()
+    if not raw:
+        return MAX_BUCKETS
+    if not raw.isdigit() or int(raw) < 1:
+        raise ValueError(f"{MAX_BUCKETS_ENV} must be a positive integer, got {raw!r}")
+    return int(raw)
+
+
+_ID_PREFIX = secrets.token_hex(4).upper()
+_ID_COUNTER = itertools.count(int.from_bytes(secrets.token_bytes(6), "big"))
 
 
 def new_request_id() -> str:
-    """An OSS-style request id: 24 upper-case hex digits."""
-    return secrets.token_hex(12).upper()
+    """An OSS-style request id: 24 upper-case hex digits, unique in this process (a random
+    prefix and a counter: no entropy read per request)."""
+    return f"{_ID_PREFIX}{next(_ID_COUNTER) & 0xFFFFFFFFFFFFFFFF:016X}"
 
 
 class OssService:
@@ -62,12 +86,16 @@ class OssService:
         account_id: str,
         data_dir: Path | None = None,
         faults: FaultInjector | None = None,
+        max_buckets: int | None = None,
     ) -> None:
         self.clock = clock
         self.region = region
         self._owns_faults = faults is None
         self.faults = faults if faults is not None else FaultInjector()
-        self.backend = OssBackend(clock=clock, hub=hub, region=region, account_id=account_id, data_dir=data_dir)
+        self.backend = OssBackend(
+            clock=clock, hub=hub, region=region, account_id=account_id, data_dir=data_dir,
+            max_buckets=bucket_cap(max_buckets),
+        )
         self.authenticator = Authenticator(credentials, region=region)
         self.responses = OssResponses(self.backend)
 
@@ -95,17 +123,25 @@ class OssService:
         return response
 
     def _route(self, req: OssRequest) -> tuple[Route, str]:
-        """The request's route and caller (access key id), once authenticated (a routing error
-        comes after an authentication error, so an unsigned call to anything is ``AccessDenied``)."""
+        """The request's route and caller (access key id; ``""`` when anonymous), once authenticated
+        (a routing error comes after an authentication error, so an unsigned call to anything is
+        ``AccessDenied``). An unsigned call is served when the bucket's or object's ACL grants it to anyone."""
+        signed = req.signed()
+        caller = ""
         try:
             route = match_route(req.method, req.shape, req.params, req.headers)
         except ServiceError as unroutable:
-            self.authenticator.authenticate(req.signed(), now=self.clock.now())
+            self.authenticator.authenticate(signed, now=self.clock.now())
+            if req.bucket and unroutable.code == "NotImplemented":
+                self.backend.bucket(req.bucket)  # OSS answers NoSuchBucket first
             raise unroutable from None
         if route.auth == FORM:
-            caller = self.authenticator.authenticate_form(req.form_fields())
-        else:
-            caller = self.authenticator.authenticate(req.signed(), now=self.clock.now())
+            fields = req.form_fields()
+            unsigned = "ossaccesskeyid" not in fields and "x-oss-signature-version" not in fields
+            if not (unsigned and self.backend.anonymous_allowed(route.operation, req.bucket, "")):
+                caller = self.authenticator.authenticate_form(fields)
+        elif not (is_anonymous(signed) and self.backend.anonymous_allowed(route.operation, req.bucket, req.key)):
+            caller = self.authenticator.authenticate(signed, now=self.clock.now())
         return route, caller
 
     def reset(self) -> None:
@@ -122,6 +158,10 @@ class OssService:
     def state(self) -> dict[str, Any]:
         """Buckets and their objects (key → size, etag) as JSON-able data."""
         return self.backend.state()
+
+    def bucket_names(self) -> list[str]:
+        """Every bucket's name, sorted."""
+        return self.backend.bucket_names()
 
     def create_bucket(self, name: str) -> None:
         """Create ``name`` unless it exists (``pai-autopilot local up`` creates the configured buckets)."""

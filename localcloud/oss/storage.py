@@ -71,7 +71,8 @@ class ObjectMeta:
 
     ``etag`` is the upper-case hex MD5 without quotes; ``user_meta`` maps lower-case
     ``x-oss-meta-*`` names to values; ``headers`` keeps the standard headers given on upload
-    (``Cache-Control``, ``Content-Disposition``…), returned on GET and HEAD.
+    (``Cache-Control``, ``Content-Disposition``…), returned on GET and HEAD; ``tags`` are its
+    object tags; a ``Symlink`` object names its target in ``symlink_target``.
     """
 
     key: str
@@ -86,6 +87,8 @@ class ObjectMeta:
     storage_class: str = "Standard"
     object_type: str = "Normal"
     acl: str = "default"
+    tags: dict[str, str] = dataclasses.field(default_factory=dict)
+    symlink_target: str = ""
 
     def to_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

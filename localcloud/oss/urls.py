@@ -10,8 +10,8 @@ A request's *shape* is ``service`` (``/``), ``bucket`` (``/<bucket>/``) or ``obj
 (``?bucketInfo``, ``?delete``, ``?list-type=2``…); parameters that only modify an operation
 (``response-content-type``, ``continuation-token``…) select nothing. A route without selector
 only matches requests without one, so an unsupported subresource is never mistaken for a plain
-GET: it is answered ``NotImplemented`` (a method that no route of the resource takes without a
-subresource is ``MethodNotAllowed``).
+GET: it is answered ``NotImplemented``, naming the OSS operation (:mod:`.operations`); a
+method that no route of the resource takes without a subresource is ``MethodNotAllowed``.
 
 Example
 -------
@@ -35,6 +35,7 @@ from collections.abc import Container, Mapping
 
 from . import exceptions as err
 from .auth import SUBRESOURCES
+from .operations import EXTRA_SELECTORS, operation_of
 
 SERVICE, BUCKET, OBJECT = "service", "bucket", "object"
 HEADER, FORM = "header", "form"
@@ -71,6 +72,9 @@ ROUTES: tuple[Route, ...] = (
     Route("DELETE", BUCKET, "delete_bucket_lifecycle", "DeleteBucketLifecycle", selector="lifecycle"),
     Route("PUT", BUCKET, "put_bucket_versioning", "PutBucketVersioning", selector="versioning"),
     Route("GET", BUCKET, "get_bucket_versioning", "GetBucketVersioning", selector="versioning"),
+    Route("GET", BUCKET, "get_bucket_acl", "GetBucketAcl", selector="acl"),
+    Route("PUT", BUCKET, "put_bucket_acl", "PutBucketAcl", selector="acl"),
+    Route("GET", BUCKET, "list_live_channels", "ListLiveChannel", selector="live"),
     Route("POST", BUCKET, "post_object", "PostObject", auth=FORM),
     Route("PUT", OBJECT, "copy_object", "CopyObject", header="x-oss-copy-source"),
     Route("PUT", OBJECT, "put_object", "PutObject"),
@@ -85,6 +89,13 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", OBJECT, "complete_multipart_upload", "CompleteMultipartUpload", selector="uploadId"),
     Route("DELETE", OBJECT, "abort_multipart_upload", "AbortMultipartUpload", selector="uploadId"),
     Route("GET", OBJECT, "list_parts", "ListParts", selector="uploadId"),
+    Route("GET", OBJECT, "get_object_acl", "GetObjectACL", selector="acl"),
+    Route("PUT", OBJECT, "put_object_acl", "PutObjectACL", selector="acl"),
+    Route("PUT", OBJECT, "put_object_tagging", "PutObjectTagging", selector="tagging"),
+    Route("GET", OBJECT, "get_object_tagging", "GetObjectTagging", selector="tagging"),
+    Route("DELETE", OBJECT, "delete_object_tagging", "DeleteObjectTagging", selector="tagging"),
+    Route("PUT", OBJECT, "put_symlink", "PutSymlink", selector="symlink"),
+    Route("GET", OBJECT, "get_symlink", "GetSymlink", selector="symlink"),
 )
 
 #: Subresources that modify an operation instead of selecting one.
@@ -99,10 +110,7 @@ _RESOURCE_TYPES = {SERVICE: "Service", BUCKET: "Bucket", OBJECT: "Object"}
 
 def selectors_of(params: Mapping[str, str]) -> set[str]:
     """The operation-selecting parameters among a request's query parameters."""
-    found = {name for name in params if name in SUBRESOURCES and name not in MODIFIERS}
-    if "list-type" in params:
-        found.add("list-type")
-    return found
+    return {name for name in params if (name in SUBRESOURCES and name not in MODIFIERS) or name in EXTRA_SELECTORS}
 
 
 def match_route(method: str, shape: str, params: Mapping[str, str], headers: Container[str]) -> Route:
@@ -121,6 +129,8 @@ def match_route(method: str, shape: str, params: Mapping[str, str], headers: Con
         if route.selector is not None and route.selector not in selectors:
             continue
         return route
-    if selectors and any(route.method == method and route.shape == shape for route in ROUTES):
-        raise err.not_implemented(f"{method} {_RESOURCE_TYPES[shape]} ?{'&'.join(sorted(selectors))}")
+    if selectors:
+        request = f"{method} {_RESOURCE_TYPES[shape]} ?{'&'.join(sorted(selectors))}"
+        operation = operation_of(method, shape, params)
+        raise err.not_implemented(f"{operation} ({request})" if operation else request)
     raise err.method_not_allowed(method, _RESOURCE_TYPES[shape])

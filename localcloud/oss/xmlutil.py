@@ -42,10 +42,36 @@ def xml_response(root: ET.Element | bytes, status: int = 200) -> Response:
     return Response(body, status=status, content_type=XML_CONTENT_TYPE)
 
 
-def parse_xml(body: bytes, root_tag: str) -> ET.Element:
-    """The request document, whose root must be ``root_tag`` (else ``MalformedXML``)."""
+#: C0 control characters XML 1.0 forbids (OSS accepts them in DeleteObjects keys).
+_CONTROLS = bytes(c for c in range(32) if c not in (9, 10, 13))
+_PLACEHOLDER = 0xF0000  # a control character c stands in as chr(_PLACEHOLDER + c) while parsing
+_HIDE = {c: chr(_PLACEHOLDER + c).encode("utf-8") for c in _CONTROLS}
+_SHOW = {_PLACEHOLDER + c: chr(c) for c in _CONTROLS}
+
+
+def _hide_controls(body: bytes) -> bytes:
+    if not any(c in body for c in _CONTROLS):
+        return body
+    return b"".join(_HIDE.get(byte, bytes((byte,))) for byte in body)
+
+
+def restore_controls(text: str) -> str:
+    """Undo the stand-ins of ``parse_xml(..., tolerate_controls=True)`` in one text.
+
+    >>> restore_controls(parse_xml(b"<K>a\\x0cb</K>", "K", tolerate_controls=True).text)
+    'a\\x0cb'
+    """
+    return text.translate(_SHOW)
+
+
+def parse_xml(body: bytes, root_tag: str, *, tolerate_controls: bool = False) -> ET.Element:
+    """The request document, whose root must be ``root_tag`` (else ``MalformedXML``).
+
+    ``tolerate_controls`` accepts raw control characters in text (as OSS does for DeleteObjects);
+    read such text back through :func:`restore_controls`.
+    """
     try:
-        root = ET.fromstring(body)
+        root = ET.fromstring(_hide_controls(body) if tolerate_controls else body)
     except ET.ParseError:
         raise err.malformed_xml() from None
     if root.tag != root_tag:

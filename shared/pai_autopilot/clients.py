@@ -174,8 +174,23 @@ class Clients:
 
     @property
     def fc(self) -> Any:
-        """The Function Compute 3.0 (2023-03-30) client: InvokeFunction for the canary kick."""
-        return self._pop_client("alibabacloud_fc20230330", "fc")
+        """The Function Compute 3.0 (2023-03-30) client: InvokeFunction for the canary kick.
+
+        In the cloud its endpoint is ``<account id>.<region>.fc.aliyuncs.com`` (``account_id``
+        setting, which FC sets as ``FC_ACCOUNT_ID``); ``AUTOPILOT_ENDPOINT`` overrides it.
+        """
+        if "alibabacloud_fc20230330" not in self._pop:
+            account = self.settings.account_id
+            if not self.settings.endpoint and not account:
+                raise SettingsError("the FC 3.0 client needs the account id: set AUTOPILOT_ACCOUNT_ID "
+                                    "(FC sets FC_ACCOUNT_ID in every function)")
+            from alibabacloud_fc20230330.client import Client
+
+            config = pop_config(self.settings, self.credentials, "fc")
+            if not self.settings.endpoint:
+                config.endpoint = f"{account}.{self.settings.region}.fc.aliyuncs.com"
+            self._pop["alibabacloud_fc20230330"] = Client(config)
+        return self._pop["alibabacloud_fc20230330"]
 
 
 @functools.lru_cache(maxsize=8)
@@ -210,9 +225,19 @@ def retry_oss(operation: Callable[[], T], *, attempts: int = 3, base_delay: floa
             if not retryable:
                 raise
             if attempt == attempts:
-                raise TransientError(f"OSS call failed after {attempts} attempts", details=f"{exc.code}: {exc.message}") from exc
+                detail = f"{exc.code}: {exc.message}" if getattr(exc, "code", "") else _request_error(exc)
+                raise TransientError(f"OSS call failed after {attempts} attempts", details=detail) from exc
             time.sleep(base_delay * (2 ** (attempt - 1)) * (0.5 + random.random() / 2))
     raise AssertionError("unreachable")
+
+
+def _request_error(exc: Exception) -> str:
+    """What an oss2 ``RequestError`` (no HTTP answer) says: the cause, e.g. ``connection refused``."""
+    text = str(getattr(exc, "exception", "") or exc)
+    for needle in ("Connection refused", "Name or service not known", "timed out", "Connection reset"):
+        if needle in text:
+            return needle.lower()
+    return text[:200]
 
 
 def eventbridge_client(settings: Settings, credentials: Credentials) -> Any:

@@ -57,20 +57,33 @@ class EventParseError(InvalidInputError):
 class ConfigError(InvalidInputError):
     """The pipeline configuration (``autopilot.yaml``) is missing or invalid.
 
-    ``errors`` lists every problem as ``(path, reason)``.
+    ``errors`` lists every problem as ``(path, reason)``; ``lines`` maps a path to its line in
+    the file, when known, and is shown beside it.
+
+    Example
+    -------
+    >>> print(ConfigError("a.yaml is invalid", errors=[("pipelines.x.training", "bad")], lines={"pipelines.x.training": 7}))
+    a.yaml is invalid
+      pipelines.x.training (line 7): bad
     """
 
     code = "ConfigError"
 
-    def __init__(self, message: str, *, errors: list[tuple[str, str]] | None = None) -> None:
+    def __init__(
+        self, message: str, *, errors: list[tuple[str, str]] | None = None, lines: dict[str, int] | None = None
+    ) -> None:
         super().__init__(message, details=None)
         self.errors = errors or []
+        self.lines = lines or {}
 
     def __str__(self) -> str:
         if not self.errors:
             return self.message
-        lines = "\n".join(f"  {path}: {reason}" for path, reason in self.errors)
-        return f"{self.message}\n{lines}"
+        rows = []
+        for path, reason in self.errors:
+            where = f"{path} (line {self.lines[path]})" if path in self.lines else path
+            rows.append(f"  {where}: {reason}")
+        return self.message + "\n" + "\n".join(rows)
 
 
 class SettingsError(InvalidInputError):

@@ -40,6 +40,8 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -81,6 +83,22 @@ class PackageReport:
             head = f.path.split("/", 1)[0]
             sizes[head] = sizes.get(head, 0) + f.size
         return dict(sorted(sizes.items()))
+
+    @property
+    def wheels(self) -> int:
+        """Installed distributions (one ``*.dist-info`` directory per wheel pip installed)."""
+        return len({f.path.split("/", 1)[0] for f in self.files if f.path.split("/", 1)[0].endswith(".dist-info")})
+
+    def short(self) -> str:
+        """One line: functions, files, wheels, size.
+
+        >>> r = PackageReport(Path("out"), ("a", "b"), (PackagedFile("a.py", 10), PackagedFile("x-1.dist-info/RECORD", 5)), True)
+        >>> r.short()
+        'packaged 2 functions in out: 2 files, 1 wheel, 15 B'
+        """
+        wheels = f"{self.wheels} wheel{'s' if self.wheels != 1 else ''}" if self.deps_installed else "no wheels (--no-deps)"
+        return (f"packaged {len(self.functions)} functions in {self.output}: {len(self.files)} files, {wheels}, "
+                f"{_human(self.total_bytes)}")
 
     def summary(self) -> str:
         """Human-readable lines: one per top-level entry, then the total.
@@ -137,12 +155,13 @@ def _check_output(root: Path, output: Path) -> None:
 
 def build_code_package(root: Path, output: Path, *, config: Path | None = None, install_deps: bool = True,
                        python_version: str = "3.10", platform: str = "manylinux2014_x86_64",
-                       python: str | None = None) -> PackageReport:
+                       python: str | None = None, progress: Callable[[str], None] | None = None) -> PackageReport:
     """Clean ``output`` and write the flat code package of the project at ``root`` into it.
 
     ``config`` defaults to ``root/autopilot.yaml`` and is written as ``autopilot.yaml``.
     ``install_deps=False`` skips pip (tests, or a layer that carries the dependencies).
     ``python`` is the interpreter that runs pip (default: see :func:`find_python`).
+    ``progress`` receives a line as each pip step starts and every few seconds while it runs.
     Raises :class:`PackagingError` for a missing input, an unsafe ``output`` or a failed pip run.
     """
     root, output = Path(root), Path(output)
@@ -167,12 +186,13 @@ def build_code_package(root: Path, output: Path, *, config: Path | None = None, 
     output.mkdir(parents=True)
     if install_deps:  # first, so that our own files win over anything pip writes
         _install_deps(requirements, output, python=str(python), python_version=python_version,
-                      platform=platform)
+                      platform=platform, progress=progress or (lambda _line: None))
     for module in modules:
         shutil.copy2(module, output / module.name)
     shutil.copytree(library, output / "pai_autopilot",
                     ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "*.pyo"))
     shutil.copy2(config, output / "autopilot.yaml")
+    __import__("pai_autopilot.config.compiled").config.compiled.write_compiled(str(output / "autopilot.yaml"))  # no YAML at cold start
 
     files = tuple(PackagedFile(p.relative_to(output).as_posix(), p.stat().st_size)
                   for p in sorted(output.rglob("*")) if p.is_file())
@@ -201,12 +221,26 @@ def find_python(version: str = "3.10") -> str:
 
 
 def _install_deps(requirements: Path, output: Path, *, python: str, python_version: str,
-                  platform: str) -> None:
+                  platform: str, progress: Callable[[str], None], heartbeat: float = 5.0) -> None:
     env = {**os.environ, "CC": "false", "CXX": "false"}
     with tempfile.TemporaryDirectory(prefix="pai-autopilot-wheels-") as wheelhouse:
-        for cmd in pip_commands(requirements, output, Path(wheelhouse), python=python,
-                                python_version=python_version, platform=platform):
-            done = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
-            if done.returncode != 0:
-                tail = "\n".join((done.stdout + done.stderr).strip().splitlines()[-20:])
-                raise PackagingError(f"pip failed (exit {done.returncode}): {' '.join(cmd)}\n{tail}")
+        commands = pip_commands(requirements, output, Path(wheelhouse), python=python,
+                                python_version=python_version, platform=platform)
+        for step, cmd in enumerate(commands, 1):
+            what = "building wheels" if "wheel" in cmd else f"installing {platform} wheels for Python {python_version}"
+            progress(f"pip {step}/{len(commands)}: {what} …")
+            began = time.monotonic()
+            with tempfile.TemporaryFile("w+") as log:
+                proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, text=True)
+                while True:
+                    try:
+                        proc.wait(timeout=heartbeat)
+                        break
+                    except subprocess.TimeoutExpired:
+                        progress(f"pip {step}/{len(commands)}: still running ({time.monotonic() - began:.0f} s)")
+                log.seek(0)
+                out = log.read()
+            if proc.returncode != 0:
+                tail = "\n".join(out.strip().splitlines()[-20:])
+                raise PackagingError(f"pip failed (exit {proc.returncode}): {' '.join(cmd)}\n{tail}")
+            progress(f"pip {step}/{len(commands)}: done in {time.monotonic() - began:.0f} s")

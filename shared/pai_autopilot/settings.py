@@ -27,6 +27,13 @@ AUTOPILOT_WEBHOOK_URL      base URL of the webhook (signed snooze links in     u
 AUTOPILOT_WEBHOOK_SECRET   HMAC key of the webhook and its signed links        unset
                            (never logged, never in a result)
 AUTOPILOT_WEBHOOK_KEY_ID   which key signed a link (``kid``), for rotation     ``default``
+AUTOPILOT_ACCOUNT_ID       account id: the FC 3.0 endpoint of the canary     ``FC_ACCOUNT_ID``
+                           kick (``<id>.<region>.fc.aliyuncs.com``)
+AUTOPILOT_CANARY_FUNCTION  FC function name of the canary controller         ``pai-autopilot-canary``
+AUTOPILOT_ALARM_TOKEN      ``?token=`` of the alarm function's HTTP          unset (callback refused)
+                           callback URL
+AUTOPILOT_KICK_WAIT_SECONDS a kicked canary tick polls this long for the     ``90``
+                           new canary to be Running
 ========================== ================================================= =====================
 
 Example
@@ -113,6 +120,18 @@ def _parse_url(value: str) -> str | None:
     if not re.match(r"^https?://[^/\s?#]+(/[^\s?#]*)?$", value):
         raise ValueError(f"expected an http(s):// URL without query, got {value!r}")
     return value
+def _safe_text(text: str, limit: int = 300) -> str:
+    """An error text fit to print: URL userinfo and secrets removed, at most ``limit`` characters.
+
+    Example
+    -------
+    >>> _safe_text("invalid AUTOPILOT_ENDPOINT: got 'http://user:pw@h/x'")
+    "invalid AUTOPILOT_ENDPOINT: got 'http://***@h/x'"
+    """
+    from .redact import scrub
+
+    text = scrub(text)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _default_config_path(environ: Mapping[str, str]) -> str:
@@ -144,6 +163,11 @@ _SPECS: dict[str, _Spec] = {
     "webhook_url": _Spec(("AUTOPILOT_WEBHOOK_URL",), _parse_url),
     "webhook_secret": _Spec(("AUTOPILOT_WEBHOOK_SECRET",), str),
     "webhook_key_id": _Spec(("AUTOPILOT_WEBHOOK_KEY_ID",), str, "default"),
+    # -- rollout (issue 12) --
+    "account_id": _Spec(("AUTOPILOT_ACCOUNT_ID", "FC_ACCOUNT_ID"), str),
+    "canary_function": _Spec(("AUTOPILOT_CANARY_FUNCTION",), str, "pai-autopilot-canary"),
+    "alarm_token": _Spec(("AUTOPILOT_ALARM_TOKEN",), str),
+    "kick_wait_seconds": _Spec(("AUTOPILOT_KICK_WAIT_SECONDS",), _parse_int(0, 900), 90),
 }
 
 
@@ -167,6 +191,15 @@ class Settings:
     webhook_url: str | None = None
     webhook_secret: str | None = dataclasses.field(default=None, repr=False)
     webhook_key_id: str = "default"
+    #: The account id (FC sets FC_ACCOUNT_ID): the FC 3.0 endpoint is <account id>.<region>.fc.aliyuncs.com.
+    account_id: str | None = None
+    #: FC function name of the canary controller (what model_landed kicks).
+    canary_function: str = "pai-autopilot-canary"
+    #: Shared token of the CloudMonitor alarm callback URL (``?token=``); unset: the HTTP callback is refused.
+    alarm_token: str | None = dataclasses.field(default=None, repr=False)
+    #: A kick waits up to this long (polling) for the new canary to be Running, so the first step
+    #: follows readiness at once instead of the next timer (keep it below the canary function's timeout).
+    kick_wait_seconds: int = 90
 
     @property
     def is_local(self) -> bool:
@@ -204,7 +237,7 @@ class Settings:
             try:
                 values[name] = spec.parse(raw)
             except ValueError as exc:
-                raise SettingsError(f"invalid {source}: {exc}") from None
+                raise SettingsError(_safe_text(f"invalid {source}: {exc}")) from None
         if values["config_path"] is None:
             values["config_path"] = _default_config_path(env)
         return cls(**values)

@@ -4,7 +4,9 @@
    the ``job_events`` function (fc3's eventbridge trigger reaches only the default bus).
 2. An OSS lifecycle rule expiring checkpoints under ``checkpoints/`` after
    ``storage.checkpoint_retention_days`` (other lifecycle rules of the bucket are kept).
-3. A guard: the ledger's compare-and-set (``x-oss-forbid-overwrite``) does not hold on a bucket
+3. Per pipeline with a rollout, CloudMonitor alarm rules (5xx ratio, p99) that reach the
+   ``alarm`` function (:mod:`.rollout.alarm_rules`).
+4. A guard: the ledger's compare-and-set (``x-oss-forbid-overwrite``) does not hold on a bucket
    with versioning enabled or suspended, so such a bucket is refused.
 
 :func:`plan` reads the current state and returns :class:`Step` s (``create``, ``update``,
@@ -51,13 +53,26 @@ def checkpoint_prefixes(config: AutopilotConfig) -> list[str]:
     return sorted({p.checkpoints_prefix or f"checkpoints/{name}/" for name, p in config.pipelines.items()})
 
 
-def plan(config: AutopilotConfig, *, eventbridge: Any, bucket: Any, region: str, account_id: str, function_prefix: str) -> list[Step]:
+def plan(config: AutopilotConfig, *, eventbridge: Any, bucket: Any, region: str, account_id: str, function_prefix: str,
+         cms: Any = None, alarm_webhook: str | None = None) -> list[Step]:
     """Every step ``wire`` would take, from the current cloud state."""
     return [
         _versioning_step(bucket),
         _rule_step(config, eventbridge, region, account_id, function_prefix),
         *_lifecycle_steps(config, bucket),
+        *(_alarm_rule_steps(config, cms, alarm_webhook) if cms is not None else []),
     ]
+
+
+# -- CloudMonitor alarm rules of the rollouts (issue 12) -------------------------------------------
+ALARM_RULE = "cms alarm rule"
+
+
+def _alarm_rule_steps(config: AutopilotConfig, cms: Any, webhook: str | None) -> list[Step]:
+    """Per pipeline with a rollout: the 5xx-ratio and p99 rules that reach the alarm function."""
+    from .rollout.alarm_rules import plan_rules
+
+    return [Step(action, ALARM_RULE, rule["rule_id"], detail, rule) for action, rule, detail in plan_rules(config, cms, webhook=webhook)]
 
 
 def _versioning_step(bucket: Any) -> Step:
@@ -131,14 +146,18 @@ def _lifecycle_steps(config: AutopilotConfig, bucket: Any) -> list[Step]:
                  BucketLifecycle(others + wanted))]
 
 
-def apply(steps: list[Step], *, eventbridge: Any, bucket: Any) -> None:
+def apply(steps: list[Step], *, eventbridge: Any, bucket: Any, cms: Any = None) -> None:
     """Carry out the ``create``/``update`` steps (call only when no step is ``refuse``)."""
     from alibabacloud_eventbridge20200401 import models as eb_models
 
     for step in steps:
         if step.action not in ("create", "update"):
             continue
-        if step.what == "eventbridge rule":
+        if step.what == ALARM_RULE:
+            from .rollout.alarm_rules import apply_rule
+
+            apply_rule(cms, step.payload)
+        elif step.what == "eventbridge rule":
             p = step.payload
             pattern = json.dumps(p["pattern"])
             target = eb_models.CreateRuleRequestEventTargets().from_map(p["target"])

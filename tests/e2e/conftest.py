@@ -49,7 +49,10 @@ def _project_cloud(_notices, tmp_path_factory):
     cloud = LocalCloud(
         project_dir=ROOT,
         function_env={"AUTOPILOT_CONFIG": str(path), "AUTOPILOT_LOG_LEVEL": "DEBUG", "AUTOPILOT_NOTIFY_URL": _notices[1],
-                      "AUTOPILOT_NOTIFY_PER_MINUTE": "10000"},  # many runs per minute in tests
+                      "AUTOPILOT_NOTIFY_PER_MINUTE": "10000",  # many runs per minute in tests
+                      # the canary kick ticks once instead of polling for readiness (the clock only
+                      # moves when a test moves it; tests/e2e/test_rollout_flow.py covers the polling)
+                      "AUTOPILOT_KICK_WAIT_SECONDS": "0"},
         retry_delay_scale=0.05,
     ).start()
     cloud.create_bucket(BUCKET)

@@ -9,7 +9,7 @@ import typer
 from typer.testing import CliRunner
 
 from localcloud.core.faults import DeliveryFaults
-from pai_autopilot.cli.runs import register
+from pai_autopilot.cli import app as shipped_app
 from pai_autopilot.clients import Credentials
 from pai_autopilot.config import load_config
 from pai_autopilot.runtime import Runtime
@@ -24,9 +24,7 @@ CONFIG = str(ROOT / "autopilot.yaml")
 
 @pytest.fixture(scope="module")
 def app() -> typer.Typer:
-    app = typer.Typer(no_args_is_help=True)
-    register(app)
-    return app
+    return shipped_app  # the console script's own app
 
 
 @pytest.fixture
@@ -64,8 +62,11 @@ def test_runs_lists_the_landed_version(cli, landed):
     (run,) = json.loads(listed.output)
     assert run["run_id"] == landed and run["job_id"].startswith("dlc") and run["attempts"] == 1
     assert run["model_uri"] == f"oss://{BUCKET}/models/demo/v1/"
-    assert cli("runs", "--pipeline", "other").output.strip() == "no runs of pipeline 'other'"
+    assert cli("runs", "--state", "failed").output.strip() == "no runs in state 'failed'"
     assert json.loads(cli("runs", "--state", "failed", "--json").output) == []
+    # an open state is answered from the active index
+    assert run["state"] in ("submitted", "running")
+    assert [r["run_id"] for r in json.loads(cli("runs", "--state", run["state"], "--json").output)] == [landed]
 
 
 def test_run_show_prints_the_timeline_with_reasons(cli, landed):
@@ -102,7 +103,8 @@ def test_retrain_force_starts_a_second_run_and_job(cli, landed, project_cloud, s
     assert "dry run: nothing written" in dry.output
     assert ledger_keys(sdk) == before and len(dlc_jobs(sdk)) == 1
 
-    result = cli("retrain", "demo", "v1", "--force")
+    # v1 holds the pipeline's only slot (max_active_runs: 1): --now starts the forced run regardless
+    result = cli("retrain", "demo", "v1", "--force", "--now")
     assert result.exit_code == 0, result.output
     assert f"submitted run {forced} for demo v1" in result.output
     jobs = dlc_jobs(sdk)
@@ -114,12 +116,19 @@ def test_retrain_force_starts_a_second_run_and_job(cli, landed, project_cloud, s
     # the forced run is followed like any other
     run_for(project_cloud, 15)
     assert json.loads(cli("run", "show", forced, "--json").output)["timeline"][-1]["status"]
-    # forcing again numbers the next run; without --force the newest run is reported
+    # forcing again numbers the next run, and without --now it queues behind the active ones
+    second = retrain_run_id("demo", "v1", 2)
     again = cli("retrain", "demo", "v1", "--force")
-    assert f"submitted run {retrain_run_id('demo', 'v1', 2)}" in again.output, again.output
-    assert len(dlc_jobs(sdk)) == 3
-    assert f"already has run {retrain_run_id('demo', 'v1', 2)}" in cli("retrain", "demo", "v1").output
+    assert again.exit_code == 0 and f"run {second} queued" in again.output, again.output
+    assert len(dlc_jobs(sdk)) == 2
+    assert f"run {second} is already queued" in cli("retrain", "demo", "v1", "--force").output
+    assert f"already has run {second} (queued" in cli("retrain", "demo", "v1").output
     assert len(json.loads(cli("runs", "--json").output)) == 3
+    # when the slots free, the queued forced run starts, still forced by alice
+    run_for(project_cloud, 200, step=10)
+    assert len(dlc_jobs(sdk)) == 3
+    shown = json.loads(cli("run", "show", second, "--json").output)
+    assert shown["run"]["forced"] and shown["run"]["job_id"] and shown["run"]["requested_by"] == "cli:alice"
 
 
 def test_retrain_force_retried_resumes_the_unfinished_forced_run(cli, landed, project_cloud, sdk):
@@ -155,6 +164,15 @@ def test_retrain_of_an_unlanded_version_needs_its_marker(cli, project_cloud, sdk
     dry = cli("retrain", "demo", "v9", "--force", "--dry-run")
     assert dry.exit_code == 0 and retrain_run_id("demo", "v9", 1) in dry.output
     assert ledger_keys(sdk) == [] and dlc_jobs(sdk) == []
+
+
+def test_wrong_input_is_refused_with_its_reason(cli):
+    pipeline = cli("runs", "--pipeline", "nosuch")
+    assert pipeline.exit_code == 2 and "error: no pipeline 'nosuch'; known: demo" in pipeline.output
+    state = cli("runs", "--state", "bogus")
+    assert state.exit_code == 2 and "error: no run state 'bogus'; known: queued, claimed, submitted" in state.output
+    now = cli("retrain", "demo", "v1", "--now")
+    assert now.exit_code == 2 and "--now only applies to --force" in now.output
 
 
 def test_errors(cli, landed):

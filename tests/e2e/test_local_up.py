@@ -8,18 +8,26 @@ import shlex
 import socket
 import subprocess
 import sys
+import signal
 import time
 from pathlib import Path
 
 import oss2
+import pytest
 import requests
 from alibabacloud_pai_dlc20201203 import models
 from alibabacloud_pai_dlc20201203.client import Client
 from alibabacloud_tea_openapi.models import Config
 
+from localcloud.core.credentials import CredentialStore
+
 ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "README.md"
 CLI = str(Path(sys.executable).parent / "pai-autopilot")
+
+
+# a trained run waits for its model, then serving moves it on (model_ready, served)
+TRAINED = ("waiting_for_model", "model_ready", "served")
 
 
 def free_port() -> int:
@@ -38,15 +46,71 @@ def exported(port: int) -> dict[str, str]:
     return env
 
 
-def test_local_env_prints_the_exports():
+def test_local_env_prints_the_exports_the_server_accepts():
     env = exported(9911)
-    assert env == {
-        "ALIBABA_CLOUD_ACCESS_KEY_ID": env["ALIBABA_CLOUD_ACCESS_KEY_ID"],
-        "ALIBABA_CLOUD_ACCESS_KEY_SECRET": env["ALIBABA_CLOUD_ACCESS_KEY_SECRET"],
-        "ALIBABA_CLOUD_REGION_ID": "cn-hangzhou",
-        "AUTOPILOT_ENDPOINT": "http://127.0.0.1:9911",
-        "AUTOPILOT_BUCKET": "autopilot-demo",
-    }
+    assert sorted(env) == ["ALIBABA_CLOUD_ACCESS_KEY_ID", "ALIBABA_CLOUD_ACCESS_KEY_SECRET", "ALIBABA_CLOUD_REGION_ID",
+                           "AUTOPILOT_BUCKET", "AUTOPILOT_ENDPOINT"]
+    assert env["ALIBABA_CLOUD_REGION_ID"] == "cn-hangzhou" and env["AUTOPILOT_ENDPOINT"] == "http://127.0.0.1:9911"
+    assert env["AUTOPILOT_BUCKET"] == "autopilot-demo"
+    # the pair is the one a localcloud verifies signatures with, and nothing else is
+    store = CredentialStore()
+    assert store.secret_for(env["ALIBABA_CLOUD_ACCESS_KEY_ID"], None) == env["ALIBABA_CLOUD_ACCESS_KEY_SECRET"]
+    with pytest.raises(Exception):
+        store.secret_for("not-" + env["ALIBABA_CLOUD_ACCESS_KEY_ID"], None)
+
+
+def wait_up(endpoint: str, server: subprocess.Popen) -> None:
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            if requests.get(endpoint + "/_localcloud/health", timeout=1).ok:
+                return
+        except requests.ConnectionError:
+            pass
+        assert server.poll() is None, server.communicate()[0]
+        assert time.monotonic() < deadline, "localcloud did not come up"
+        time.sleep(0.1)
+
+
+def test_the_newcomer_path_by_hand_local_up_env_wire_upload(tmp_path):
+    """Only what a newcomer types: `local up`, `local env`, `wire`, an upload. Nothing created by hand."""
+    port = free_port()
+    server = subprocess.Popen([CLI, "local", "up", "--port", str(port), "--quiet"], cwd=ROOT,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        env = {**os.environ, **exported(port)}
+        wait_up(env["AUTOPILOT_ENDPOINT"], server)
+        wired = subprocess.run([CLI, "wire"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+        assert wired.returncode == 0, wired.stdout + wired.stderr
+        assert "create     eventbridge rule: pai-system-demo/pai-autopilot-job-events" in wired.stdout
+        # the marker upload, with the exported credentials (the server accepts them)
+        bucket = oss2.Bucket(oss2.Auth(env["ALIBABA_CLOUD_ACCESS_KEY_ID"], env["ALIBABA_CLOUD_ACCESS_KEY_SECRET"]),
+                             env["AUTOPILOT_ENDPOINT"], env["AUTOPILOT_BUCKET"])
+        bucket.put_object("datasets/demo/v1/part-0.csv", b"x,y\n1,3\n")
+        bucket.put_object("datasets/demo/v1/_SUCCESS", b"")
+        # the run follows its job's status events (job_events through the wired rule), to the end;
+        # localcloud's clock is moved on (as `local clock --advance` does) so the job does not take minutes
+        deadline = time.monotonic() + 60
+        while True:
+            keys = sorted(o.key for o in bucket.list_objects_v2(prefix=".autopilot/runs/demo/").object_list)
+            if keys and json.loads(bucket.get_object(keys[-1]).read())["state"] in TRAINED:
+                break
+            assert time.monotonic() < deadline, keys
+            requests.post(env["AUTOPILOT_ENDPOINT"] + "/_localcloud/clock", json={"advance": 10}, timeout=10)
+            time.sleep(0.3)
+        shown = subprocess.run([CLI, "runs", "--json"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+        (run,) = json.loads(shown.stdout)
+        assert run["state"] in TRAINED and run["status"] == "Succeeded", run
+        invocations = requests.get(env["AUTOPILOT_ENDPOINT"] + "/_localcloud/fc/invocations", timeout=5).json()
+        job_events = [i for i in invocations if i["function"] == "pai-autopilot-job-events"]
+        assert job_events and {i["source"] for i in job_events} == {"eventbridge:pai-system-demo/pai-autopilot-job-events"}
+        assert {i["status"] for i in job_events} == {"succeeded"}
+    finally:
+        server.send_signal(signal.SIGINT)  # Ctrl-C
+        output, _ = server.communicate(timeout=30)
+    assert "workspace: 12345 (demo), events on bus pai-system-demo" in output, output
+    assert output.rstrip().endswith("stopped") and server.returncode == 0, output[-2000:]
+    assert "Traceback" not in output
 
 
 def test_local_up_then_a_real_client_upload_yields_one_job():
@@ -123,7 +187,7 @@ def test_control_commands_against_a_running_localcloud():
         added = json.loads(cli("local", "fault", "--service", "oss", "--operation", "PutObject", "--count", "1", *p).stdout)
         assert added["faults"][0]["operation"] == "PutObject"
         bad = cli("local", "fault", "--error-rate", "3", *p)
-        assert bad.returncode == 1 and b"error_rate must be within [0, 1], got 3.0" in bad.stderr
+        assert bad.returncode == 2 and b"error_rate must be within [0, 1], got 3.0" in bad.stderr  # wrong input
         assert json.loads(cli("local", "fault", "--clear", *p).stdout) == {"faults": []}
         # delivery faults
         assert json.loads(cli("local", "delivery", "--duplicate", "1", *p).stdout)["duplicate"] == 1.0
@@ -143,7 +207,7 @@ def test_control_commands_against_a_running_localcloud():
         server.terminate()
         server.wait(timeout=15)
     down = cli("local", "state", *p)
-    assert down.returncode == 2 and b"no localcloud on port" in down.stderr
+    assert down.returncode == 3 and b"no localcloud on port" in down.stderr and b"connection refused" in down.stderr
 
 
 def test_the_demo_runs_the_story_and_exits_0():

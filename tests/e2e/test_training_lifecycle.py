@@ -13,6 +13,7 @@ from alibabacloud_pai_dlc20201203 import models
 
 from localcloud.core.faults import DeliveryFaults
 from localcloud.dlc.rules import FaultRule
+from pai_autopilot.training.lifecycle import STATUS_TABLE
 
 from .conftest import BUCKET
 
@@ -44,6 +45,17 @@ def dlc_jobs(sdk) -> list:
     return sdk.dlc.list_jobs(models.ListJobsRequest(page_size=100, order="asc")).body.jobs or []
 
 
+def assert_once_in_lifecycle_order(sdk, statuses: list[str]) -> None:
+    """Each status recorded once, in the order the job went through them (DLC's StatusHistory),
+    which is also the lifecycle's rank order."""
+    (job,) = dlc_jobs(sdk)
+    history = [h.status for h in sdk.dlc.get_job(job.job_id, models.GetJobRequest()).body.status_history]
+    assert len(statuses) == len(set(statuses)), statuses
+    assert statuses == [s for s in history if s in statuses], (statuses, history)
+    ranks = [STATUS_TABLE[s].rank for s in statuses]
+    assert ranks == sorted(ranks), statuses
+
+
 def test_happy_path_marker_to_model(project_cloud, sdk):
     project_cloud.clock.freeze()
     land(sdk, "v1")
@@ -53,7 +65,8 @@ def test_happy_path_marker_to_model(project_cloud, sdk):
     assert states[:2] == ["claimed", "submitted"] and states[-1] in TRAINED, states
     # every recorded status once, in order
     statuses = [r["data"]["status"] for r in run_records(sdk, "v1")[2:] if r["state"] not in TRAINED[1:]]  # training's own
-    assert statuses == sorted(set(statuses), key=statuses.index) and statuses[-1] == "Succeeded"
+    assert_once_in_lifecycle_order(sdk, statuses)
+    assert statuses[-1] == "Succeeded"
     # the model and its marker are in OSS
     assert sdk.bucket(BUCKET).object_exists("models/demo/v1/_SUCCESS")
     assert len(dlc_jobs(sdk)) == 1
@@ -105,7 +118,8 @@ def test_every_event_three_times_and_reordered_one_job_one_record_per_transition
     run_for(project_cloud, 150)
     records = run_records(sdk, "v4")
     statuses = [r["data"]["status"] for r in records[2:] if r["state"] not in TRAINED[1:]]  # training's own
-    assert len(statuses) == len(set(statuses)) and records[-1]["state"] in TRAINED
+    assert_once_in_lifecycle_order(sdk, statuses)
+    assert records[-1]["state"] in TRAINED
     assert len(dlc_jobs(sdk)) == 1
 
 

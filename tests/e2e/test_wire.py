@@ -27,7 +27,7 @@ def test_dry_run_then_apply_then_nothing_to_change(project_cloud, sdk):
     assert "pai-autopilot-job-events" not in str(project_cloud.eventbridge.state())
     # When it runs for real, then again
     first, second = wire(project_cloud), wire(project_cloud)
-    assert first.exit_code == 0 and "applied 2 change(s)" in first.output, first.output
+    assert first.exit_code == 0 and "applied 3 change(s)" in first.output, first.output  # + the rollout alarm rule
     assert second.exit_code == 0 and "nothing to change" in second.output, second.output
     # Then the lifecycle rule expires checkpoints after the configured days
     rules = sdk.bucket(BUCKET).get_bucket_lifecycle().rules

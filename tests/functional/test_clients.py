@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from types import SimpleNamespace
 
 import pytest
 from alibabacloud_pai_dlc20201203 import models
-from werkzeug.wrappers import Request, Response
 
-from localcloud.server import ThreadedServer
+from localcloud.core.faults import Fault
 from pai_autopilot.clients import Clients, Credentials, oss_endpoint, pop_endpoint
 from pai_autopilot.errors import SettingsError
 from pai_autopilot.settings import Settings
@@ -36,65 +34,64 @@ def test_one_endpoint_switches_every_client():
     assert pop_endpoint(local, "pai-dlc") == ("127.0.0.1:9800", "http")
 
 
-class FlakyDlc:
-    """A server answering ListJobs with ``failures`` errors before succeeding, recording each request."""
-
-    def __init__(self, failures: int, status: int = 503, code: str = "ServiceUnavailable", retry_after: str | None = None):
-        self.failures, self.status, self.code, self.retry_after = failures, status, code, retry_after
-        self.requests: list[dict[str, str]] = []
-
-    def __call__(self, environ, start_response):
-        request = Request(environ)
-        self.requests.append(dict(request.headers))
-        if len(self.requests) <= self.failures:
-            headers = {"x-acs-retry-after": self.retry_after} if self.retry_after else {}
-            body = json.dumps({"Code": self.code, "Message": "try later", "RequestId": f"R{len(self.requests)}"})
-            return Response(body, status=self.status, content_type="application/json", headers=headers)(environ, start_response)
-        return Response(json.dumps({"Jobs": [], "TotalCount": 0, "RequestId": "OK"}), content_type="application/json")(environ, start_response)
-
-
 @pytest.fixture
-def flaky():
-    servers = []
+def dlc(cloud):
+    """A DLC client of the project (3 SDK attempts) on localcloud, and the headers of each ListJobs it sends."""
+    seen: list[dict[str, str]] = []
+    record = cloud.edge.on_request
 
-    def start(app: FlakyDlc) -> Clients:
-        server = ThreadedServer(app)
-        server.start()
-        servers.append(server)
-        settings = Settings.resolve(environ={"AUTOPILOT_ENDPOINT": server.url, "AUTOPILOT_SDK_ATTEMPTS": "3"})
-        return Clients(settings, Credentials("ak", "sk"))
+    def observe(request, response):
+        if request.headers.get("x-acs-action") == "ListJobs":
+            seen.append(dict(request.headers))
+        record(request, response)
 
-    yield start
-    for server in servers:
-        server.stop()
-
-
-def test_5xx_is_retried_with_backoff_until_success(flaky):
-    app = FlakyDlc(failures=2)
-    body = flaky(app).dlc.list_jobs(models.ListJobsRequest()).body
-    assert body.total_count == 0 and len(app.requests) == 3
-    assert [r.get("X-Acs-Retry-Attempts") for r in app.requests] == [None, "1", "2"]
+    cloud.edge.on_request = observe
+    env = {**cloud.env(), "AUTOPILOT_SDK_ATTEMPTS": "3"}
+    yield Clients(Settings.resolve(environ=env), Credentials.from_env(env)).dlc, seen
+    cloud.edge.on_request = record
 
 
-def test_retries_are_bounded(flaky):
+def fail_list_jobs(cloud, count: int, **fault) -> None:
+    cloud.faults.add(Fault(service="dlc", operation="ListJobs", count=count, **fault))
+
+
+def test_5xx_is_retried_with_backoff_until_success(cloud, dlc):
+    client, seen = dlc
+    fail_list_jobs(cloud, 2, status=503, error_code="ServiceUnavailable")
+    body = client.list_jobs(models.ListJobsRequest()).body
+    assert body.total_count == 0 and len(seen) == 3
+    assert [r.get("X-Acs-Retry-Attempts") for r in seen] == [None, "1", "2"]
+
+
+def test_retries_are_bounded(cloud, dlc):
     from alibabacloud_tea_openapi.exceptions import ServerException
 
-    app = FlakyDlc(failures=10)
+    client, seen = dlc
+    fail_list_jobs(cloud, 10, status=503, error_code="ServiceUnavailable")
     with pytest.raises(ServerException) as info:
-        flaky(app).dlc.list_jobs(models.ListJobsRequest())
-    assert len(app.requests) == 3 and info.value.code == "ServiceUnavailable"
+        client.list_jobs(models.ListJobsRequest())
+    assert len(seen) == 3 and info.value.code == "ServiceUnavailable"
 
 
-def test_throttling_with_retry_after_is_retried(flaky):
-    app = FlakyDlc(failures=1, status=400, code="Throttling.User", retry_after="50")
-    flaky(app).dlc.list_jobs(models.ListJobsRequest())
-    assert len(app.requests) == 2
+def test_throttling_with_retry_after_is_retried(cloud, dlc):
+    client, seen = dlc
+    fail_list_jobs(cloud, 1, throttle_rate=1.0, retry_after_ms=50)  # 503 Throttling + x-acs-retry-after
+    client.list_jobs(models.ListJobsRequest())
+    assert len(seen) == 2
 
 
-def test_a_plain_4xx_is_not_retried(flaky):
+def test_a_4xx_throttling_code_is_retried(cloud, dlc):
+    client, seen = dlc
+    fail_list_jobs(cloud, 1, status=400, error_code="Throttling.User")
+    client.list_jobs(models.ListJobsRequest())
+    assert len(seen) == 2
+
+
+def test_a_plain_4xx_is_not_retried(cloud, dlc):
     from alibabacloud_tea_openapi.exceptions import ClientException
 
-    app = FlakyDlc(failures=10, status=400, code="InvalidParameter")
+    client, seen = dlc
+    fail_list_jobs(cloud, 10, status=400, error_code="InvalidParameter")
     with pytest.raises(ClientException):
-        flaky(app).dlc.list_jobs(models.ListJobsRequest())
-    assert len(app.requests) == 1
+        client.list_jobs(models.ListJobsRequest())
+    assert len(seen) == 1

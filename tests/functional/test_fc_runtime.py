@@ -178,7 +178,7 @@ def test_reset_empties_standing_buckets_but_keeps_them(probe, bucket):
     # When localcloud is reset through the control API
     import requests
 
-    assert requests.post(probe.url + "/_localcloud/reset", timeout=5).json() == {"reset": True}
+    assert requests.post(probe.url + "/_localcloud/reset", timeout=5).json() == {"reset": True, "buckets_removed": ["probe-bucket"]}
     # Then the bucket is there, empty; other buckets are gone
     assert [o.key for o in standing.list_objects_v2().object_list] == []
     with pytest.raises(oss2.exceptions.NoSuchBucket):

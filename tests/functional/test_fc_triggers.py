@@ -117,12 +117,43 @@ def project(tmp_path_factory):
     cloud.stop()
 
 
-@pytest.fixture
-def cloud(project):
+def fresh(project):
+    """Reset the cloud and freeze its clock at START, with no invocation left over."""
     project.reset()  # also resets the clock; freeze again at a known time
     project.clock.freeze(START)
     project.fc.restart_timers()
+    # LocalCloud.reset() clears the records, then resets the clock to real time, then re-anchors
+    # the timers: a background tick in between sees every timer due from the last test's clock up
+    # to today (months of "nine-shanghai" fires). Now that the frozen clock and the timers agree,
+    # drop whatever such a tick queued, so each test starts from an empty record.
+    project.fc.reset()
     return project
+
+
+@pytest.fixture
+def cloud(project):
+    return fresh(project)
+
+
+def test_a_tick_inside_reset_leaves_nothing_behind(cloud, monkeypatch):
+    # Given a test that moved the clock an hour on
+    cloud.advance(3600)
+    assert cloud.fc.wait_idle(30)
+    # When the background ticker runs inside reset(), between the clock reset and the re-anchoring
+    rearm = cloud.fc.restart_timers
+    calls = []
+
+    def tick_then_rearm():
+        if not calls:
+            cloud.fc.tick(cloud.clock.now())  # real time: months of fires fall due
+        calls.append(1)
+        rearm()
+
+    monkeypatch.setattr(cloud.fc, "restart_timers", tick_then_rearm)
+    fresh(cloud)
+    assert cloud.fc.wait_idle(30)
+    # Then the next test still starts with no invocation at all
+    assert fired(cloud, "ticker") == []
 
 
 def fired(cloud, function: str) -> list[dict]:
@@ -257,3 +288,16 @@ def test_a_rule_on_a_custom_bus_delivers_put_events_to_a_function(cloud):
     assert cloud.fc.wait_idle(30)
     delivered = fired(cloud, "listener")
     assert [(e["id"], e["data"]["Status"]) for e in delivered] == [("e1", "Succeeded"), ("e1", "Succeeded")]  # duplicated
+
+
+def test_a_tick_that_read_the_clock_before_it_was_frozen_fires_nothing_ahead_of_it(cloud):
+    # Given a background tick that read real time just before the clock was frozen at START
+    stale_now = START + 30 * 86400
+    # When it runs after the freeze
+    cloud.fc.tick(stale_now)
+    assert cloud.fc.wait_idle(30)
+    # Then nothing ahead of the frozen clock fired, and the timers still fire on the clock after
+    assert fired(cloud, "ticker") == []
+    cloud.advance(900)
+    assert cloud.fc.wait_idle(30)
+    assert [e["triggerTime"] for e in fired(cloud, "ticker")] == ["2026-03-01T00:15:00Z"]

@@ -125,8 +125,9 @@ def test_no_such_key_and_no_such_bucket(cloud: LocalCloud, bucket: oss2.Bucket) 
 def test_unsupported_operations_are_named(cloud: LocalCloud, bucket: oss2.Bucket) -> None:
     # when a subresource localcloud does not emulate is asked for, then 501 NotImplemented
     with pytest.raises(oss2.exceptions.ServerError) as exc:
-        bucket.get_bucket_acl()
+        bucket.get_bucket_cors()
     assert (exc.value.status, exc.value.code) == (501, "NotImplemented")
+    assert "localcloud does not implement GetBucketCors (GET Bucket ?cors)" in exc.value.message
 
     # when a method makes no sense on a resource, then 405 MethodNotAllowed (signed, via oss2 v1)
     with pytest.raises(oss2.exceptions.ServerError) as post:

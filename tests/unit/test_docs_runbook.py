@@ -208,3 +208,20 @@ def test_resolver_follows_dicts_defaults_constants_parameters_and_families() -> 
         found |= _resolve(call.args[0], mod, mod.enclosing(call), constants)
     assert found == {"a_done", "b_done", "c_done", "d_done", "e_done", "f_done", "rollout_*"}
     assert _documents("rollout_*", "rollout_*") and _documents("run_failed", "run_failed")
+
+
+def test_every_event_the_code_sends_may_be_named_in_the_configuration() -> None:
+    """`notifications[].events` is validated against NOTIFICATION_EVENTS: an event the code sends but
+    the list lacks could never be subscribed to (validate would call it unknown)."""
+    from pai_autopilot.config.models import NOTIFICATION_EVENTS
+
+    events, _ = notification_events()
+    missing = sorted(e for e in events if not any(fnmatch.fnmatchcase(known, e) for known in NOTIFICATION_EVENTS))
+    assert not missing, f"add to NOTIFICATION_EVENTS in config/models.py: {missing}"
+
+
+def test_every_rollout_phase_may_be_named_in_the_configuration() -> None:
+    from pai_autopilot.config.models import NOTIFICATION_EVENTS
+    from pai_autopilot.rollout.state import PHASES
+
+    assert {f"rollout_{p}" for p in PHASES} <= set(NOTIFICATION_EVENTS)

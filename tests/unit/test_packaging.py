@@ -144,3 +144,26 @@ def test_requirements_are_pinned_identically_in_pyproject():
     for pin in pins:
         assert re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*==[0-9][A-Za-z0-9.+!-]*", pin), pin
         assert pin in project["dependencies"], f"{pin} is not in pyproject [project].dependencies"
+
+
+def test_progress_while_pip_runs_then_a_one_line_summary(tmp_path: Path, monkeypatch):
+    # given a project and an "interpreter" whose pip takes a while, then succeeds
+    import pai_autopilot.packaging as packaging
+
+    root = make_project(tmp_path / "proj")
+    (root / "requirements.txt").write_text("six==1.17.0\n")
+    slow = tmp_path / "slowpy"
+    slow.write_text("#!/bin/sh\nsleep 0.5\n")
+    slow.chmod(0o755)
+    real = packaging._install_deps
+    monkeypatch.setattr(packaging, "_install_deps", lambda *a, **k: real(*a, **k, heartbeat=0.1))
+    lines: list[str] = []
+    # when packaging with dependencies
+    report = build_code_package(root, tmp_path / "out", python=str(slow), progress=lines.append)
+    # then each pip step announces itself, says it is still running, and says when it is done
+    assert lines[0] == "pip 1/2: building wheels …"
+    assert any(line.startswith("pip 2/2: installing manylinux2014_x86_64 wheels for Python 3.10") for line in lines)
+    assert any(line.startswith("pip 1/2: still running (") for line in lines)
+    assert lines[-1].startswith("pip 2/2: done in ")
+    assert report.short() == f"packaged 2 functions in {tmp_path / 'out'}: {len(report.files)} files, 0 wheels, " \
+        + report.short().rsplit(", ", 1)[1]

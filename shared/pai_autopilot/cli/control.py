@@ -13,6 +13,7 @@ from typing import Annotated, Any
 
 import typer
 
+from .failures import EXIT_FAILED, EXIT_UNREACHABLE, EXIT_USAGE, fail
 from .local import DEFAULT_PORT, PortOption, local_app
 
 
@@ -23,12 +24,12 @@ def _call(port: int, method: str, path: str, body: dict[str, Any] | None = None)
     try:
         response = requests.request(method, url, json=body, timeout=30)
     except requests.ConnectionError:
-        typer.echo(f"error: no localcloud on port {port}; start one with: pai-autopilot local up --port {port}", err=True)
-        raise typer.Exit(2) from None
+        raise fail(f"no localcloud on port {port} (connection refused); start one with: pai-autopilot local up --port {port}",
+                   EXIT_UNREACHABLE) from None
     data = response.json()
     if response.status_code >= 400:
-        typer.echo(f"error: {data.get('Message', data)}", err=True)
-        raise typer.Exit(1)
+        message = data.get("Message", data) if isinstance(data, dict) else data
+        raise fail(str(message), EXIT_USAGE if response.status_code in (400, 404) else EXIT_FAILED)
     return data
 
 
@@ -37,9 +38,13 @@ def _print(data: Any) -> None:
 
 
 @local_app.command()
-def reset(port: PortOption = DEFAULT_PORT) -> None:
-    """Forget every object, job, fault and invocation (configured buckets stay, empty)."""
-    _print(_call(port, "POST", "/reset"))
+def reset(
+    port: PortOption = DEFAULT_PORT,
+    all_: Annotated[bool, typer.Option("--all", help="Remove the configured buckets too.")] = False,
+) -> None:
+    """Forget every object, job, fault and invocation (configured buckets stay, empty); prints
+    the buckets removed (leftovers of crashed programs among them)."""
+    _print(_call(port, "POST", "/reset", {"all": True} if all_ else None))
 
 
 @local_app.command()
@@ -55,7 +60,14 @@ def clock(
     advance: Annotated[float, typer.Option(help="Move the clock forward by N seconds (timers and lifecycle follow).")] = 0.0,
     unfreeze: Annotated[bool, typer.Option(help="Let the clock run again.")] = False,
 ) -> None:
-    """Show or control localcloud's clock."""
+    """Show or control localcloud's clock: its time (UTC, and epoch seconds) and whether it is frozen.
+
+    Exit 2 for --freeze with --unfreeze, or a negative --advance.
+    """
+    if freeze and unfreeze:
+        raise fail("--freeze and --unfreeze contradict each other: pass one", EXIT_USAGE)
+    if advance < 0:
+        raise fail(f"--advance {advance}: the clock only moves forward", EXIT_USAGE)
     body: dict[str, Any] = {}
     if freeze:
         body["freeze"] = None
@@ -63,7 +75,12 @@ def clock(
         body["advance"] = advance
     if unfreeze:
         body["unfreeze"] = True
-    _print(_call(port, "POST" if body else "GET", "/clock", body or None))
+    shown = _call(port, "POST" if body else "GET", "/clock", body or None)
+    if isinstance(shown, dict) and isinstance(shown.get("now"), (int, float)):
+        from ..training.history import iso
+
+        shown = {"time": iso(shown["now"]), **shown}
+    _print(shown)
 
 
 @local_app.command()
@@ -80,7 +97,15 @@ def fault(
     clear: Annotated[bool, typer.Option(help="Remove every fault instead.")] = False,
     show: Annotated[bool, typer.Option("--list", help="List the active faults instead.")] = False,
 ) -> None:
-    """Inject a request fault (or --list / --clear them)."""
+    """Inject a request fault (or --list / --clear them).
+
+    Exit 2 when there is nothing to inject (no rate, latency or count) or the service is unknown.
+    """
+    if show and clear:
+        raise fail("--list and --clear contradict each other: pass one", EXIT_USAGE)
+    if not (show or clear) and not (error_rate or throttle_rate or latency_ms or count):
+        raise fail("nothing to inject: pass --error-rate, --throttle-rate, --latency-ms or --count "
+                   "(or --list / --clear)", EXIT_USAGE)
     if show:
         _print(_call(port, "GET", "/faults"))
     elif clear:
@@ -115,8 +140,11 @@ def invocations(
 
 
 @local_app.command()
-def logs(function: Annotated[str, typer.Argument(help="FC function name.")], port: PortOption = DEFAULT_PORT) -> None:
-    """Print a function's captured log lines."""
+def logs(
+    function: Annotated[str, typer.Argument(help="s.yaml resource name (dataset_landed) or FC function name.")],
+    port: PortOption = DEFAULT_PORT,
+) -> None:
+    """Print a function's captured log lines. Exit 2 for an unknown function (the known ones are listed)."""
     for line in _call(port, "GET", f"/fc/logs/{function}"):
         typer.echo(line)
 
@@ -132,6 +160,8 @@ def invoke(
 
     The function gets FC's environment and points at a running localcloud (--endpoint or
     $AUTOPILOT_ENDPOINT) with its static credentials. Prints the logs, then the result.
+    Exit 0 when the function returned (its result may still report a rejected event), 1 when it
+    raised, 2 for an unknown function or an unreadable event file.
     """
     from localcloud.cloud import DEFAULT_REGION
     from localcloud.core.clock import Clock
@@ -155,18 +185,15 @@ def invoke(
     try:
         result = runtime.invoke_sync(function, payload)
     except KeyError as exc:
-        typer.echo(f"error: {exc.args[0]}", err=True)
-        raise typer.Exit(2) from None
+        raise fail(exc.args[0], EXIT_USAGE) from None
     if result.ok:
         _print(result.result)
         return
-    typer.echo(f"error: {result.error_type}: {result.error}", err=True)
-    raise typer.Exit(1)
+    raise fail(f"the function raised {result.error_type}: {result.error}", EXIT_FAILED)
 
 
 def _read(path: Path) -> bytes:
     try:
         return path.read_bytes()
     except OSError as exc:
-        typer.echo(f"error: cannot read {path}: {exc.strerror}", err=True)
-        raise typer.Exit(2) from None
+        raise fail(f"cannot read {path}: {exc.strerror}", EXIT_USAGE) from None

@@ -58,7 +58,7 @@ def notebooks(ctx: typer.Context, as_json: JsonOption = False, config: ConfigOpt
     from ..notebooks.overview import overview, overview_lines
 
     rt = _runtime(config)
-    with _cloud_errors(), _quiet_logs():
+    with _cloud_errors(rt), _quiet_logs():
         rows = _policy_guard(lambda: overview(rt))
     if as_json:
         _print_json(rows)
@@ -76,7 +76,7 @@ def plan(as_json: JsonOption = False, config: ConfigOption = None) -> None:
     from ..notebooks.tick import governor_tick
 
     rt = _runtime(config, request_id=f"cli:{_user()}")
-    with _cloud_errors(), _quiet_logs():
+    with _cloud_errors(rt), _quiet_logs():
         result = _policy_guard(lambda: governor_tick(rt, plan=True))
     result.pop("summary", None)
     if as_json:
@@ -107,7 +107,7 @@ def snooze(
 
     user = f"cli:{_user()}"
     rt = _runtime(config, request_id=user)
-    with _cloud_errors(), _quiet_logs():
+    with _cloud_errors(rt), _quiet_logs():
         result = _policy_guard(lambda: snooze_instance(rt, instance, hours, actor=user, reason=reason))
     if as_json:
         _print_json(result)
@@ -135,7 +135,7 @@ def report(
         raise _fail("choose --json or --html, not both", 2)
     seconds = parse_since(since)
     rt = _runtime(config)
-    with _cloud_errors(), _quiet_logs():
+    with _cloud_errors(rt), _quiet_logs():
         result = _policy_guard(lambda: savings_report(rt, seconds))
     if as_json:
         _print_json(result)

@@ -20,11 +20,13 @@ def validate(
     Exits 0 when valid, 1 when any problem is found, 2 when a file cannot be read.
     """
     from ..config import validate_text
+    from ..config.text import read_config_file
+    from ..errors import ConfigError
 
     try:
-        text = file.read_text(encoding="utf-8")
-    except OSError as exc:
-        typer.echo(f"error: cannot read {file}: {exc.strerror}", err=True)
+        text = read_config_file(file)  # binary, non-UTF-8 or unreadable: exit 2, no traceback
+    except ConfigError as exc:
+        typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
     problems = [f"{file}: {problem}" for problem in validate_text(text, source=str(file))]
     if syaml_file is not None:
@@ -59,9 +61,21 @@ def package(
 ) -> None:
     """Build the flat FC code package: functions, the pai_autopilot library, config, wheels.
 
-    Runs as s.yaml's pre-deploy action, so `s deploy` needs no Docker.
+    Runs as s.yaml's pre-deploy action, so `s deploy` needs no Docker. Installing the wheels needs a
+    python<version> interpreter (3.10 for FC's runtime) on PATH; --no-deps skips them. Prints
+    progress while pip runs, then one line: functions, files, wheels, size.
+    Exit 2 for a missing input or interpreter, 1 when pip fails.
     """
-    from ..packaging import build_code_package
+    from ..packaging import PackagingError, build_code_package
+    from .failures import EXIT_FAILED, EXIT_USAGE, fail
 
-    report = build_code_package(Path.cwd(), output, config=config, install_deps=deps, python_version=python_version)
-    typer.echo(str(report))
+    try:
+        report = build_code_package(Path.cwd(), output, config=config, install_deps=deps, python_version=python_version,
+                                    progress=lambda line: typer.echo(line, err=True))
+    except PackagingError as exc:
+        message = str(exc)
+        if "interpreter" in message:
+            raise fail(f"{message}: install Python {python_version} (e.g. `uv python install {python_version}`), "
+                       "or pass --no-deps to package without dependencies", EXIT_USAGE) from None
+        raise fail(message, EXIT_FAILED if message.startswith("pip failed") else EXIT_USAGE) from None
+    typer.echo(report.short())

@@ -41,8 +41,9 @@ def register(app: typer.Typer) -> None:
 
 
 def _fail(message: str, code: int) -> typer.Exit:
-    typer.echo(f"error: {message}", err=True)
-    return typer.Exit(code)
+    from .failures import fail
+
+    return fail(message, code)
 
 
 def _runtime(config: Path | None, request_id: str | None = None) -> Runtime:
@@ -61,33 +62,22 @@ def _runtime(config: Path | None, request_id: str | None = None) -> Runtime:
         raise _fail(str(exc), 2) from None
 
 
-@contextlib.contextmanager
-def _cloud_errors() -> Iterator[None]:
-    """Turn the project's errors (an unreachable cloud, an unreadable record) into ``error:`` + exit 1."""
-    from ..errors import AutopilotError
+def _cloud_errors(rt: Runtime) -> contextlib.AbstractContextManager[None]:
+    """An unreachable endpoint, refused credentials, a missing bucket or one of the project's errors
+    becomes ``error: …`` with its exit code (see :mod:`.failures`)."""
+    from ..clients import oss_endpoint
+    from .failures import cli_errors
 
-    try:
-        yield
-    except AutopilotError as exc:
-        raise _fail(str(exc), 1) from None
+    return cli_errors(oss_endpoint(rt.settings), rt.bucket_name)
 
 
 @contextlib.contextmanager
 def _quiet_logs() -> Iterator[None]:
     """The library's structured logs: warnings only, on stderr, for the duration (config restored after)."""
-    import logging
+    from ..log import quiet
 
-    import structlog
-
-    saved = structlog.get_config()
-    structlog.configure(
-        wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING),
-        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
-    )
-    try:
+    with quiet("WARNING", sys.stderr):
         yield
-    finally:
-        structlog.configure(**saved)
 
 
 def _print_json(data: Any) -> None:
@@ -105,12 +95,17 @@ def runs(
 ) -> None:
     """List training runs from the ledger, newest first: run id, pipeline, version, state, job, attempts, last change.
 
-    Exit 2 when the settings, credentials or configuration are unusable; 1 when the ledger cannot be read.
+    Exit 2 for an unknown pipeline or state, or unusable settings, credentials or configuration;
+    1 when the ledger cannot be read; 3 when the endpoint is unreachable.
     """
-    from ..training.history import list_runs, run_lines
+    from ..training.history import RUN_STATES, list_runs, run_lines
 
     rt = _runtime(config)
-    with _cloud_errors():
+    if pipeline is not None and pipeline not in rt.config.pipelines:
+        raise _fail(f"no pipeline {pipeline!r}; known: {', '.join(sorted(rt.config.pipelines)) or '(none)'}", 2)
+    if state is not None and state not in RUN_STATES:
+        raise _fail(f"no run state {state!r}; known: {', '.join(RUN_STATES)}", 2)
+    with _cloud_errors(rt):
         summaries = list_runs(rt.ledger, pipeline=pipeline, state=state, limit=limit or None)
     if as_json:
         _print_json([s.as_dict() for s in summaries])
@@ -135,7 +130,7 @@ def show(
     from ..training.history import find_run, run_entities, summarize, summary_lines, timeline, timeline_lines
 
     rt = _runtime(config)
-    with _cloud_errors():
+    with _cloud_errors(rt):
         entities = run_entities(rt.ledger)
         entity = find_run(rt.ledger, run, entities)
         records = rt.ledger.history(entity) if entity else []
@@ -169,6 +164,11 @@ def retrain(
             "and skip the marker check (the marker may have expired or been removed): you vouch for the data.",
         ),
     ] = False,
+    now: Annotated[
+        bool,
+        typer.Option("--now", help="With --force: start the job at once even if the pipeline is at max_active_runs "
+                     "(without it a forced run queues behind the active ones, like any other)."),
+    ] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the plan (run id, job name, image, command); write nothing.")] = False,
     config: ConfigOption = None,
 ) -> None:
@@ -176,12 +176,14 @@ def retrain(
 
     Without --force: a version that already has a run is left alone (its newest run is printed, exit 0). Otherwise the version's marker must be in OSS, since the marker is what says the data is complete (exit 1 if absent); the run gets the id the marker event would give it, so it can never race dataset_landed into a second job.
 
-    With --force: a NEW run for the same version (own run id and checkpoints; same model output), recorded in the ledger as forced by cli:<user>. Re-running the command after a failure resumes an unfinished forced run instead of starting another.
+    With --force: a NEW run for the same version (own run id and checkpoints; same model output), recorded in the ledger as forced by cli:<user>. It still respects the pipeline's max_active_runs: at capacity it is queued and starts when a slot frees; --now starts it at once regardless. Re-running the command after a failure resumes an unfinished forced run instead of starting another.
 
-    Exit 2 for an unknown pipeline or an unusable version, 1 when the submission fails.
+    Exit 2 for an unknown pipeline, an unusable version or --now without --force; 1 when the submission fails; 3 when the endpoint is unreachable.
     """
     from ..training.datasets import DatasetVersion, match_marker
 
+    if now and not force:
+        raise _fail("--now only applies to --force (a run without --force takes the marker's path: checks, dedupe, queue)", 2)
     user = f"cli:{_user()}"
     rt = _runtime(config, request_id=user)
     spec = rt.config.pipelines.get(pipeline)
@@ -193,18 +195,16 @@ def retrain(
     match = match_marker(rt.config, rt.bucket_name, marker_key, expected_bucket=rt.bucket_name)
     if not isinstance(match, DatasetVersion) or match.pipeline != pipeline:
         raise _fail(getattr(match, "reason", f"{marker_key!r} is not a marker of pipeline {pipeline!r}"), 2)
-    with _cloud_errors():
-        _retrain(rt, match, user=user, force=force, dry_run=dry_run)
+    with _cloud_errors(rt):
+        _retrain(rt, match, user=user, force=force, now=now, dry_run=dry_run)
 
 
-def _retrain(rt: Runtime, dataset: DatasetVersion, *, user: str, force: bool, dry_run: bool) -> None:
+def _retrain(rt: Runtime, dataset: DatasetVersion, *, user: str, force: bool, now: bool, dry_run: bool) -> None:
     from ..clients import retry_oss
     from ..ledger import Record
     from ..training.history import summarize
     from ..training.jobs import create_job_body
     from ..training.runs import retrain_run_id, run_entity, run_id
-    from ..training.submit import submit_run
-
     ledger, pipeline, version = rt.ledger, dataset.pipeline, dataset.version
     original = run_id(pipeline, version)
     existing = ledger.history(run_entity(pipeline, original))
@@ -225,6 +225,9 @@ def _retrain(rt: Runtime, dataset: DatasetVersion, *, user: str, force: bool, dr
                        "complete (--force skips this check)", err=True)
             raise typer.Exit(1)
     else:
+        if forced and forced[-1][1][-1].state == "queued":
+            typer.echo(f"run {forced[-1][1][-1].entity.rsplit('/', 1)[-1]} is already queued: nothing to do")
+            return
         # an unfinished forced run (claimed, no job recorded) is this command retried: resume it
         unfinished = bool(forced) and forced[-1][1][-1].state == "claimed"
         n = forced[-1][0] if unfinished else len(forced) + 1
@@ -243,7 +246,7 @@ def _retrain(rt: Runtime, dataset: DatasetVersion, *, user: str, force: bool, dr
         return
     with _quiet_logs():
         if force:
-            outcome = submit_run(rt, dataset, run=run, claim=claim)
+            outcome = _submit_forced(rt, dataset, run, claim, now=now)
         else:  # exactly what the marker event would do: checks, dedupe, queue
             from ..training.landed import admit_and_submit
 
@@ -258,3 +261,15 @@ def _retrain(rt: Runtime, dataset: DatasetVersion, *, user: str, force: bool, dr
         return
     found = " (found the job a previous attempt created)" if outcome.found_existing_job else ""
     typer.echo(f"submitted run {outcome.run_id} for {pipeline} {version}: job {outcome.job_id}{found}")
+
+
+def _submit_forced(rt: Runtime, dataset: DatasetVersion, run: str, claim: dict[str, Any], *, now: bool) -> Any:
+    """A forced run: queued when the pipeline is at ``max_active_runs`` (unless ``now``), else submitted."""
+    from ..training.admission import enqueue
+    from ..training.queue import at_capacity
+    from ..training.runs import run_entity
+    from ..training.submit import submit_run
+
+    if not now and rt.ledger.latest(run_entity(dataset.pipeline, run)) is None and at_capacity(rt, dataset.pipeline):
+        return enqueue(rt, dataset, "", run=run, claim=claim)
+    return submit_run(rt, dataset, run=run, claim=claim)

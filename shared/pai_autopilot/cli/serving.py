@@ -46,7 +46,7 @@ def deploy(
     match = match_model(rt.config, rt.bucket_name, key, expected_bucket=rt.bucket_name)
     if not isinstance(match, ModelVersion) or match.pipeline != pipeline:
         raise _fail(match.reason if isinstance(match, BadModel) else f"{key!r} is not a model of pipeline {pipeline!r}", 2)
-    with _cloud_errors():
+    with _cloud_errors(rt):
         from ..clients import retry_oss
 
         if not retry_oss(lambda: rt.clients.bucket(rt.bucket_name).object_exists(key)):
@@ -77,7 +77,7 @@ def services(as_json: JsonOption = False, config: ConfigOption = None) -> None:
     from ..serving.status import pipeline_services
 
     rt = _runtime(config)
-    with _cloud_errors():
+    with _cloud_errors(rt):
         rows = pipeline_services(rt)
     if as_json:
         _print_json(rows)

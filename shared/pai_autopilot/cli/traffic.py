@@ -30,6 +30,7 @@ from typing import Annotated, Any
 
 import typer
 
+from .failures import EXIT_UNREACHABLE, EXIT_USAGE, fail
 from .local import DEFAULT_PORT, PortOption, local_app
 
 ERROR = -1  # the status recorded for a request that got no HTTP answer (connection error, timeout)
@@ -140,6 +141,20 @@ def run_traffic(
     return summary
 
 
+def eas_targets(host: str, port: int) -> list[str]:
+    """The EAS services and groups of the localcloud at ``host:port`` (its control API's state)."""
+    import requests
+
+    try:
+        state = requests.get(f"http://{host}:{port}/_localcloud/state", timeout=30).json()
+    except requests.ConnectionError:
+        raise fail(f"no localcloud on port {port} (connection refused); start one with: pai-autopilot local up --port {port}",
+                   EXIT_UNREACHABLE) from None
+    eas = state.get("eas") or {}
+    names = {s.get("ServiceName") for s in eas.get("services") or []} | {g.get("Name") for g in eas.get("groups") or []}
+    return sorted(n for n in names if n)
+
+
 @local_app.command()
 def traffic(
     target: Annotated[str, typer.Option("--target", "-t", help="EAS service or group name (/api/predict/<target>).")],
@@ -153,10 +168,18 @@ def traffic(
     concurrency: Annotated[int, typer.Option(help="Sending threads (0: by rate).", min=0, max=256)] = 0,
     quiet: Annotated[bool, typer.Option(help="No progress lines, only the summary.")] = False,
 ) -> None:
-    """Send steady traffic to an EAS service or group on a running localcloud."""
+    """Send steady traffic to an EAS service or group on a running localcloud.
+
+    Exit 2 for a non-loopback host or a target that is no service or group of that localcloud
+    (the known ones are listed); 3 when no localcloud answers; 1 when no request got an answer.
+    """
     if not loopback(host):
         typer.echo(f"error: {host!r} is not a loopback address; traffic only goes to a local localcloud", err=True)
         raise typer.Exit(2)
+    known = eas_targets(host, port)
+    if target not in known:
+        raise fail(f"no EAS service or group {target!r} on localcloud port {port}; known: {', '.join(known) or '(none)'}",
+                   EXIT_USAGE)
     if path_suffix and not path_suffix.startswith("/"):
         path_suffix = "/" + path_suffix
     url = f"http://{host}:{port}/api/predict/{target}{path_suffix}"

@@ -18,17 +18,25 @@ def wire(
     function_prefix: Annotated[str, typer.Option(help="Prefix of the FC function names (s.yaml vars.prefix).")] = os.environ.get(
         "AUTOPILOT_NAME_PREFIX", "pai-autopilot"
     ),
+    alarm_callback_url: Annotated[
+        str | None,
+        typer.Option(help="HTTP trigger URL of the alarm function: the alarm rules' webhook (with ?token=$AUTOPILOT_ALARM_TOKEN). "
+                     "Default $AUTOPILOT_ALARM_CALLBACK_URL; unset: alarms reach the function through the default bus only."),
+    ] = None,
 ) -> None:
-    """Route PAI job events to job_events, expire old checkpoints, and check the ledger bucket.
+    """Route PAI job events to job_events, expire old checkpoints, keep the rollouts' alarm rules, check the ledger bucket.
 
     Idempotent: running it twice changes nothing the second time. Runs as s.yaml's post-deploy
-    action. Exit 1 when a step is refused (e.g. a versioned ledger bucket); nothing is applied then.
+    action. Exit 1 when a step is refused (e.g. a versioned ledger bucket, a missing PAI bus);
+    nothing is applied then. Exit 2 for an unusable configuration, settings or credentials, or a
+    bucket that does not exist; 3 when the endpoint is unreachable.
     """
     from .. import wiring
-    from ..clients import Credentials, clients, eventbridge_client
+    from ..clients import Credentials, clients, eventbridge_client, oss_endpoint
     from ..config import load_config
     from ..errors import AutopilotError
     from ..settings import Settings
+    from .failures import cli_errors
 
     try:
         cfg = load_config(config)
@@ -45,10 +53,16 @@ def wire(
     if not account:
         typer.echo("error: no account id for the FC target: pass --account-id or set ALIBABA_CLOUD_ACCOUNT_ID", err=True)
         raise typer.Exit(2)
-    bucket = clients(settings, creds).bucket(settings.bucket or cfg.storage.bucket)
+    bucket_name = settings.bucket or cfg.storage.bucket
+    bucket = clients(settings, creds).bucket(bucket_name)
     eb = eventbridge_client(settings, creds)
-    steps = wiring.plan(cfg, eventbridge=eb, bucket=bucket, region=settings.region, account_id=account,
-                        function_prefix=function_prefix)
+    cms = clients(settings, creds).cms
+    webhook = alarm_callback_url or os.environ.get("AUTOPILOT_ALARM_CALLBACK_URL") or None
+    if webhook and settings.alarm_token:
+        webhook += ("&" if "?" in webhook else "?") + "token=" + settings.alarm_token
+    with cli_errors(oss_endpoint(settings), bucket_name):
+        steps = wiring.plan(cfg, eventbridge=eb, bucket=bucket, region=settings.region, account_id=account,
+                            function_prefix=function_prefix, cms=cms, alarm_webhook=webhook)
     for step in steps:
         typer.echo(step.line())
     if any(step.action == "refuse" for step in steps):
@@ -57,6 +71,7 @@ def wire(
     if dry_run:
         typer.echo("dry run: nothing applied")
         return
-    wiring.apply(steps, eventbridge=eb, bucket=bucket)
+    with cli_errors(oss_endpoint(settings), bucket_name):
+        wiring.apply(steps, eventbridge=eb, bucket=bucket, cms=cms)
     changed = sum(step.action in ("create", "update") for step in steps)
     typer.echo(f"applied {changed} change(s)" if changed else "nothing to change")

@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import string
 from collections.abc import Iterator
+from typing import Any
 
-from .models import COMMAND_PLACEHOLDERS, SERVING_PLACEHOLDERS, AutopilotConfig, Pipeline, Serving
+from .models import COMMAND_PLACEHOLDERS, NOTIFICATION_EVENTS, SERVING_PLACEHOLDERS, AutopilotConfig, Pipeline, Serving
 
 Problem = tuple[str, str]
 
@@ -33,7 +34,26 @@ def semantic_problems(config: AutopilotConfig) -> list[Problem]:
         if pipeline.serving is not None:
             problems.extend(_serving_problems(f"pipelines.{name}.serving", pipeline.serving))
     problems.extend(_notebook_problems(config))  # issue 10
+    problems.extend(_notification_events(config))
     return problems
+
+
+def _notification_events(config: AutopilotConfig) -> Iterator[Problem]:
+    """Every subscribed event name must be one the project sends.
+
+    Example
+    -------
+    >>> import msgspec
+    >>> cfg = msgspec.convert({"version": 1, "storage": {"bucket": "demo-bucket"}, "pipelines": {},
+    ...     "notifications": [{"type": "webhook", "url_env": "HOOK", "events": ["run_sucess"]}]}, AutopilotConfig)
+    >>> list(_notification_events(cfg))[0][1].split(";")[0]
+    "unknown event 'run_sucess'"
+    """
+    known = ", ".join(NOTIFICATION_EVENTS)
+    for i, target in enumerate(config.notifications):
+        for j, name in enumerate(target.events):
+            if name not in NOTIFICATION_EVENTS:
+                yield f"notifications[{i}].events[{j}]", f"unknown event {name!r}; known events: {known}"
 
 
 def _placeholders(template: str) -> Iterator[str]:
@@ -67,14 +87,25 @@ def _pipeline_problems(config: AutopilotConfig, name: str, p: Pipeline) -> Itera
     if p.dataset.prefix.startswith(config.storage.ledger_prefix):
         yield f"{base}.dataset.prefix", f"lies under the ledger prefix {config.storage.ledger_prefix!r}"
     if p.rollout is not None:
-        weights = p.rollout.step_weights
+        yield from _rollout_problems(base, p.rollout)
+
+
+def _rollout_problems(base: str, r: Any) -> Iterator[Problem]:
+    """The rollout policy's cross-field rules (issue 12)."""
+    weights = r.step_weights
+    if r.step_weight is None:
         if weights != sorted(set(weights)):
             yield f"{base}.rollout.step_weights", f"must be strictly increasing, got {weights}"
-        if weights and weights[-1] > p.rollout.max_weight:
-            yield f"{base}.rollout.step_weights", f"last step {weights[-1]} exceeds max_weight {p.rollout.max_weight}"
-        for i, gate in enumerate(p.rollout.metrics):
-            if gate.min is None and gate.max is None:
-                yield f"{base}.rollout.metrics[{i}]", "set min, max or both"
+        elif weights and weights[-1] != 100:
+            yield f"{base}.rollout.step_weights", f"the last step must be 100 (promotion), got {weights[-1]}"
+    elif r.step_weight > r.max_weight:
+        yield f"{base}.rollout.step_weight", f"{r.step_weight} exceeds max_weight {r.max_weight}"
+    if r.progress_deadline_seconds < r.interval_seconds:
+        yield (f"{base}.rollout.progress_deadline_seconds",
+               f"{r.progress_deadline_seconds} is shorter than one interval ({r.interval_seconds} s)")
+    kinds = [w.type for w in r.webhooks]
+    for kind in sorted({k for k in kinds if kinds.count(k) > 1}):
+        yield f"{base}.rollout.webhooks", f"{kind} is given more than once"
 
 
 def _overlapping_prefixes(config: AutopilotConfig) -> Iterator[Problem]:

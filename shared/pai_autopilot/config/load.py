@@ -21,7 +21,6 @@ import threading
 from typing import Any
 
 import msgspec
-import yaml
 
 from ..errors import ConfigError
 from .checks import semantic_problems
@@ -37,17 +36,27 @@ class Problem:
     line: int | None = None
 
     def __str__(self) -> str:
+        if not self.path and self.reason.startswith("line "):  # a position in the text: it says where
+            return self.reason
         where = f"{self.path or '<root>'}" + (f" (line {self.line})" if self.line else "")
         return f"{where}: {self.reason}"
 
 
 def _read_yaml(text: str, source: str) -> Any:
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else None
-        raise ConfigError(f"{source} is not valid YAML", errors=[("", f"{exc}".splitlines()[0] + (f" at line {line}" if line else ""))]) from None
+    from .text import read_yaml
+
+    return read_yaml(text, source)
+
+
+def _lines_of(text: str, problems: list[tuple[str, str]]) -> dict[str, int]:
+    """The line of each problem's path (``pipelines.a.training`` → 7), where the text has it."""
+    index = _line_index(text)
+    lines = {}
+    for path, _reason in problems:
+        line = index.get(tuple(path.replace("[", ".").replace("]", "").split("."))) if path else None
+        if line:
+            lines[path] = line
+    return lines
 
 
 def parse_config(text: str, source: str = "autopilot.yaml") -> AutopilotConfig:
@@ -69,14 +78,14 @@ def parse_config(text: str, source: str = "autopilot.yaml") -> AutopilotConfig:
     data = _read_yaml(text, source)
     try:
         config = msgspec.convert(data, AutopilotConfig)
-    except msgspec.ValidationError as exc:
-        message = str(exc)
-        reason, _, where = message.rpartition(" - at `")
-        path = where.rstrip("`").removeprefix("$").lstrip(".") if reason else ""
-        raise ConfigError(f"{source} is invalid", errors=[(path, reason or message)]) from None
+    except msgspec.ValidationError:
+        from .problems import schema_problems
+
+        problems = schema_problems(data)
+        raise ConfigError(f"{source} is invalid", errors=problems, lines=_lines_of(text, problems)) from None
     problems = semantic_problems(config)
     if problems:
-        raise ConfigError(f"{source} is invalid", errors=problems)
+        raise ConfigError(f"{source} is invalid", errors=problems, lines=_lines_of(text, problems))
     return config
 
 
@@ -90,6 +99,9 @@ def load_config(path: str | os.PathLike[str]) -> AutopilotConfig:
     Raises ``ConfigError`` when the file is missing or invalid (an invalid-input error: FC
     must not retry an invocation that cannot succeed until someone fixes the file).
     """
+    from .compiled import compiled_path, from_compiled
+    from .text import decode_config, read_config_bytes
+
     key = os.fspath(path)
     try:
         mtime = os.stat(key).st_mtime
@@ -99,8 +111,15 @@ def load_config(path: str | os.PathLike[str]) -> AutopilotConfig:
         cached = _cache.get(key)
         if cached and cached[0] == mtime:
             return cached[1]
-    with open(key, encoding="utf-8") as handle:
-        config = parse_config(handle.read(), source=key)
+    raw = read_config_bytes(key)
+    config = None
+    try:
+        with open(compiled_path(key), "rb") as handle:  # written by `pai-autopilot package`
+            config = from_compiled(handle.read(), raw)
+    except OSError:
+        pass
+    if config is None:
+        config = parse_config(decode_config(raw, key), source=key)
     with _cache_lock:
         _cache[key] = (mtime, config)
     return config
@@ -108,6 +127,8 @@ def load_config(path: str | os.PathLike[str]) -> AutopilotConfig:
 
 def _line_index(text: str) -> dict[tuple[str, ...], int]:
     """Map each YAML path (tuple of keys/indices as strings) to its 1-based line."""
+    import yaml
+
     index: dict[tuple[str, ...], int] = {}
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
@@ -137,6 +158,14 @@ def _dotted(parts: tuple[str, ...]) -> str:
     return out
 
 
+def _text_problem(where: str, reason: str, line: int | None) -> Problem:
+    """A problem of the text itself: a position (``line 2, column 5``) goes into the reason."""
+    if where.startswith("line "):
+        number = where[5:].split(",", 1)[0]
+        return Problem("", f"{where}: {reason}", int(number) if number.isdigit() else None)
+    return Problem(where, reason, line)
+
+
 def validate_text(text: str, source: str = "autopilot.yaml") -> list[Problem]:
     """Every problem of a configuration text (empty list when valid)."""
     import jsonschema  # CLI-only dependency: keep it off the functions' import path
@@ -144,7 +173,9 @@ def validate_text(text: str, source: str = "autopilot.yaml") -> list[Problem]:
     try:
         data = _read_yaml(text, source)
     except ConfigError as exc:
-        return [Problem(path, reason) for path, reason in exc.errors]
+        if not exc.errors:
+            return [Problem("", exc.message)]
+        return [_text_problem(where, reason, exc.lines.get(where)) for where, reason in exc.errors]
     lines = _line_index(text)
     validator = jsonschema.Draft202012Validator(json_schema())
     problems: list[Problem] = []

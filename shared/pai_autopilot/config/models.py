@@ -201,23 +201,74 @@ class Serving(_Base):
 # --- end serving ------------------------------------------------------------------------------
 
 
-class MetricGate(_Base):
-    """One canary metric check: the value must stay within ``min``/``max``."""
+# -- rollout (issue 12) -------------------------------------------------------------------------
+EnvName = Annotated[str, Meta(pattern=r"^[A-Z][A-Z0-9_]*$", description="an environment variable name")]
+Fraction = Annotated[float, Meta(ge=0.0, le=1.0)]
 
-    name: Literal["error_rate", "p99_latency_ms", "p90_latency_ms", "qps"]
-    max: float | None = None
-    min: float | None = None
+
+class Shadow(_Base):
+    """Before any real traffic, the stable mirrors ``ratio`` % of its requests to the canary for ``duration_seconds``."""
+
+    ratio: Annotated[int, Meta(ge=1, le=100)] = 20
+    duration_seconds: Annotated[int, Meta(ge=15, le=86400)] = 300
+
+
+class Smoke(_Base):
+    """Pre-traffic check: one request to the canary's own endpoint (with its token) must answer ``expect_status``."""
+
+    path: Annotated[str, Meta(pattern=r"^(/.*)?$", description="a path under the service endpoint, '' or starting with '/'")] = ""
+    body: str = "{}"
+    method: Literal["GET", "POST"] = "POST"
+    expect_status: Annotated[int, Meta(ge=100, le=599)] = 200
+    timeout_seconds: Annotated[float, Meta(gt=0, le=60)] = 10.0
+
+
+class RolloutWebhook(_Base):
+    """An external gate (Flagger's webhook types): a signed POST to the user's URL."""
+
+    type: Literal["pre_rollout", "confirm_promotion", "post_rollout"]
+    #: Environment variable holding the URL (never inlined: URLs often carry tokens).
+    url_env: EnvName
+    #: Environment variable holding the HMAC-SHA256 key of the ``X-Autopilot-Signature`` header.
+    secret_env: EnvName | None = None
+    timeout_seconds: Annotated[float, Meta(gt=0, le=60)] = 10.0  # Flagger's webhook default
 
 
 class Rollout(_Base):
-    """Canary policy (Flagger/Argo vocabulary), used from the rollout issue on."""
+    """Canary policy (Flagger/Argo vocabulary; defaults from reference/anchors.md §1, §9)."""
 
-    step_weights: list[Annotated[int, Meta(ge=1, le=100)]] = msgspec.field(default_factory=lambda: [10, 30, 50])
-    interval_seconds: Annotated[int, Meta(ge=10, le=86400)] = 300
+    #: Canary weights, in order; the last must be 100 (promotion). Ignored when ``step_weight`` is set.
+    step_weights: list[Annotated[int, Meta(ge=1, le=100)]] = msgspec.field(default_factory=lambda: [10, 25, 50, 100])
+    #: Flagger's linear form: ``step_weight``, 2×, … up to ``max_weight``, then promotion.
+    step_weight: Annotated[int, Meta(ge=1, le=100)] | None = None
+    max_weight: Annotated[int, Meta(ge=1, le=100)] = 100
+    #: The analysis interval: the canary timer's period and the length of one step.
+    interval_seconds: Annotated[int, Meta(ge=15, le=86400)] = 60
+    #: Failed checks (not necessarily in a row) before a rollback.
     threshold: Annotated[int, Meta(ge=1, le=100)] = 2
-    max_weight: Annotated[int, Meta(ge=1, le=100)] = 50
+    #: Canary requests per interval below which the step holds (never promotes, never fails).
     min_requests: Annotated[int, Meta(ge=0)] = 100
-    metrics: list[MetricGate] = []
+    #: Absolute gates on the canary.
+    max_error_ratio: Fraction | None = 0.05
+    max_p99_ms: Annotated[float, Meta(gt=0)] | None = None
+    #: Gates relative to the stable: canary ratio - stable ratio, canary p99 / stable p99.
+    max_error_ratio_delta: Fraction | None = 0.02
+    max_p99_ratio: Annotated[float, Meta(ge=1.0)] | None = 2.0
+    #: Confidence of the two-proportion test (canary worse than stable); ``null`` disables it.
+    confidence: Annotated[float, Meta(ge=0.5, le=0.9999)] | None = 0.95
+    #: Without progress (a step or a promotion) for this long → rollback.
+    progress_deadline_seconds: Annotated[int, Meta(ge=30, le=604800)] = 600
+    #: A rollout still open after this long → rollback (SageMaker guardrails cap a deployment at 8 h).
+    max_duration_seconds: Annotated[int, Meta(ge=60, le=2592000)] = 28800
+    #: After promotion the old stable stays warm (weight 0) this long while the gates keep running.
+    watch_window_seconds: Annotated[int, Meta(ge=0, le=604800)] = 1800
+    #: After a rollback the canary is stopped this long later.
+    cleanup_after_seconds: Annotated[int, Meta(ge=0, le=604800)] = 300
+    #: The old stable after the watch window: ``scale_to_zero`` (StopService) or ``delete``.
+    retire: Literal["scale_to_zero", "delete"] = "scale_to_zero"
+    shadow: Shadow | None = None
+    smoke: Smoke | None = None
+    webhooks: list[RolloutWebhook] = []
 
 
 class Pipeline(_Base):
@@ -337,6 +388,22 @@ class Notebooks(_Base):
     prices: dict[str, NotebookPrice] = {}
     max_avoided_hours: Annotated[float, Meta(gt=0, le=720)] = 72
 # -- end notebooks --------------------------------------------------------------------------------
+
+
+#: Every event a notification target may subscribe to (``notifications[].events``). A package
+#: that sends a new event adds its name here; ``validate`` refuses any other name.
+NOTIFICATION_EVENTS = (
+    "run_started", "run_queued", "run_rejected", "run_skipped", "run_succeeded", "run_failed", "run_preempted",
+    # serving
+    "service_creating", "service_running", "service_failed", "canary_created", "model_queued", "model_rejected",
+    "evaluation_failed", "capacity_refused", "rollout_superseded",
+    # rollouts: rollout_<phase> on every phase change (rollout/state.py PHASES; a test keeps them in step)
+    "rollout_initializing", "rollout_shadowing", "rollout_progressing", "rollout_holding", "rollout_promoting",
+    "rollout_watching", "rollout_succeeded", "rollout_rolled_back", "rollout_aborted", "rollout_rolling_back",
+    "rollout_finalising", "rollout_alarm",
+    # notebooks
+    "notebook_idle_warning", "notebook_stopped",
+)
 
 
 class Notification(_Base):

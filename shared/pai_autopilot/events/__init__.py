@@ -20,12 +20,12 @@ Example
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from ..errors import EventParseError
-from .alarm import ALARM_STATES, CMS_ALERT_WEBHOOK_TYPE, CMS_SOURCE, CmsAlarm, cms_alarm, parse_dimensions
 from .cloudevents import OSS_SOURCE, CloudEvent, CloudEventBatch
 from .decode import EventModel, decode, parse_time
-from .http import HttpRequest
-from .oss import OssEvent, OssRecord
+from .oss import OssEvent, OssRecord, is_object_created, key_problem, key_spellings
 from .pai import (
     ASSUMED_DLC_JOB_EVENT,
     DLC_JOB_STATUS_TYPE,
@@ -38,6 +38,27 @@ from .pai import (
 )
 from .parse import Event, oss_records, parse_event
 from .timer import TimerEvent
+
+if TYPE_CHECKING:
+    from .alarm import ALARM_STATES, CMS_ALERT_WEBHOOK_TYPE, CMS_SOURCE, CmsAlarm, cms_alarm, parse_dimensions
+    from .http import HttpRequest
+
+#: Exported names loaded on first use: the HTTP and CMS alarm models cost a cold start on the OSS,
+#: EventBridge and timer paths nothing until an HTTP request or an alarm arrives.
+_LAZY = {"ALARM_STATES": "alarm", "CMS_ALERT_WEBHOOK_TYPE": "alarm", "CMS_SOURCE": "alarm", "CmsAlarm": "alarm",
+         "cms_alarm": "alarm", "parse_dimensions": "alarm", "HttpRequest": "http"}
+
+
+def __getattr__(name: str) -> Any:
+    """PEP 562: import :data:`_LAZY` names from their module when first asked for."""
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
 
 __all__ = [
     "ALARM_STATES",
@@ -64,6 +85,9 @@ __all__ = [
     "decode",
     "dlc_job_status",
     "is_dlc_job_event",
+    "is_object_created",
+    "key_problem",
+    "key_spellings",
     "oss_records",
     "parse_dimensions",
     "parse_event",

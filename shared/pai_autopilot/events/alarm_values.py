@@ -17,7 +17,7 @@ from typing import Any
 
 import msgspec
 
-from .decode import parse_error, parse_time
+from .decode import JSON_ERRORS, parse_error, parse_time
 
 __all__ = ["json_object", "parse_dimensions", "to_epoch_ms", "to_number"]
 
@@ -41,7 +41,7 @@ def parse_dimensions(value: str | Mapping[str, Any] | list[Any] | None) -> dict[
         if text[:1] in "{[" and ('"' in text or text in ("{}", "[]")):
             try:
                 return parse_dimensions(msgspec.json.decode(text))
-            except (msgspec.DecodeError, TypeError):
+            except (*JSON_ERRORS, TypeError):
                 pass
         pieces = (p.partition("=") for p in text.strip("{}").split(","))
         return {k.strip(): v.strip() for k, sep, v in pieces if sep and k.strip()}
@@ -69,7 +69,7 @@ def json_object(value: dict[str, Any] | str | None, path: str, *, stage: str = "
     if isinstance(value, str):
         try:
             value = msgspec.json.decode(value) if value.strip() else {}
-        except msgspec.DecodeError as exc:
+        except JSON_ERRORS as exc:
             raise parse_error(stage, "not valid JSON", path=path, value=value) from exc
     if not isinstance(value, dict):
         raise parse_error(stage, "expected a JSON object", path=path, value=value)

@@ -23,7 +23,7 @@ from typing import Any
 
 import msgspec
 
-from .decode import EventModel, convert, parse_error, parse_time
+from .decode import JSON_ERRORS, EventModel, convert, parse_error, parse_time
 from .oss import OssRecord
 
 __all__ = ["OSS_SOURCE", "CloudEvent", "CloudEventBatch"]
@@ -146,7 +146,7 @@ class CloudEvent(EventModel, frozen=True, kw_only=True):
         if isinstance(data, str) and data.lstrip().startswith("{"):
             try:
                 data = msgspec.json.decode(data)
-            except msgspec.DecodeError as exc:
+            except JSON_ERRORS as exc:
                 raise parse_error(stage, f"`data` is not valid JSON ({exc})", path="$.data", value=data) from exc
         if not isinstance(data, dict):
             raise parse_error(stage, "`data` must be a JSON object", path="$.data", value=self.data)

@@ -26,12 +26,20 @@ import msgspec
 
 from ..errors import EventParseError
 
-__all__ = ["EventModel", "decode", "parse_error", "parse_time", "preview"]
+__all__ = ["JSON_ERRORS", "MAX_EVENT_BYTES", "EventModel", "decode", "parse_error", "parse_time", "preview"]
 
 T = TypeVar("T")
 
 #: Longest rendering of an offending value inside an error message.
 PREVIEW_LIMIT = 80
+
+#: Largest event accepted (bytes). FC caps asynchronous payloads well below this; anything larger
+#: is hostile or broken, and is refused before it is decoded.
+MAX_EVENT_BYTES = 1 << 20
+
+#: What decoding untrusted JSON may raise: malformed text, nesting deeper than the decoder's
+#: limit (``RecursionError``), invalid UTF-8 inside a string (``UnicodeDecodeError``).
+JSON_ERRORS = (msgspec.DecodeError, RecursionError, UnicodeDecodeError)
 
 _MISSING: Any = object()
 
@@ -65,19 +73,70 @@ class EventModel(msgspec.Struct, frozen=True, kw_only=True):
 
 
 def preview(value: Any, limit: int = PREVIEW_LIMIT) -> str:
-    """``repr(value)``, cut to ``limit`` characters (an ellipsis marks the cut).
+    """A short, safe rendering of an offending value for an error message.
+
+    At most ``limit`` characters (an ellipsis marks the cut), built without walking more of the
+    value than it shows (so a huge or deeply nested value costs nothing), with values under
+    secret-like keys as ``***`` and URL userinfo and registered secrets removed.
 
     Example
     -------
     >>> preview("x" * 200, limit=12)
     "'xxxxxxxx..."
+    >>> preview({"AccessKeySecret": "sk-1", "endpoint": "http://u:p@h"})
+    "{'AccessKeySecret': '***', 'endpoint': 'http://***@h'}"
+    >>> preview([[[[[[[[1]]]]]]]] * 3, limit=20)
+    '[[[[[[[[1]]]]]]],...'
     """
+    from ..redact import scrub
+
     if isinstance(value, (bytearray, memoryview)):
         value = bytes(value)
-    if isinstance(value, (bytes, str)) and len(value) > limit:
-        value = value[: limit + 1]
-    text = repr(value)
+    parts: list[str] = []
+    _bounded_repr(value, parts, [limit + 40], 0)
+    text = scrub("".join(parts))
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _bounded_repr(value: Any, out: list[str], budget: list[int], depth: int) -> None:
+    """``repr(value)`` into ``out``, stopping once ``budget[0]`` characters are written."""
+    from ..redact import REDACTED, is_secret_key
+
+    if budget[0] <= 0:
+        return
+    if depth > 30:
+        out.append("...")
+        budget[0] = 0
+        return
+    if isinstance(value, dict):
+        out.append("{")
+        budget[0] -= 1
+        for i, (key, item) in enumerate(value.items()):
+            if budget[0] <= 0:
+                break
+            if i:
+                out.append(", ")
+            _bounded_repr(key, out, budget, depth + 1)
+            out.append(": ")
+            budget[0] -= 2
+            _bounded_repr(REDACTED if is_secret_key(key) else item, out, budget, depth + 1)
+        out.append("}")
+    elif isinstance(value, (list, tuple)):
+        out.append("[")
+        budget[0] -= 1
+        for i, item in enumerate(value):
+            if budget[0] <= 0:
+                break
+            if i:
+                out.append(", ")
+            _bounded_repr(item, out, budget, depth + 1)
+        out.append("]")
+    else:
+        if isinstance(value, (bytes, str)) and len(value) > budget[0]:
+            value = value[: budget[0] + 1]
+        text = repr(value)[: budget[0] + 1]
+        out.append(text)
+        budget[0] -= len(text)
 
 
 def parse_error(stage: str, problem: str, *, path: str | None = None, value: Any = _MISSING) -> EventParseError:
@@ -125,6 +184,8 @@ def decode(raw: bytes | bytearray | memoryview | str | dict[str, Any] | list[Any
         raw = raw.encode("utf-8", "surrogatepass")
     if not isinstance(raw, bytes):
         raise parse_error("decode", f"unsupported event type {type(raw).__name__}", value=raw)
+    if len(raw) > MAX_EVENT_BYTES:
+        raise parse_error("decode", f"event of {len(raw)} bytes exceeds the {MAX_EVENT_BYTES}-byte limit", value=raw)
     body = raw[3:] if raw.startswith(b"\xef\xbb\xbf") else raw
     if not body.strip():
         raise parse_error("decode", "empty event", value=raw)
@@ -132,6 +193,10 @@ def decode(raw: bytes | bytearray | memoryview | str | dict[str, Any] | list[Any
         return msgspec.json.decode(body)
     except msgspec.DecodeError as exc:
         raise parse_error("decode", f"not valid JSON ({exc})", value=raw) from exc
+    except RecursionError:
+        raise parse_error("decode", "not valid JSON (nested too deeply)", value=raw) from None
+    except UnicodeDecodeError:
+        raise parse_error("decode", "not valid JSON (invalid UTF-8 in a string)", value=raw) from None
 
 
 _VALIDATION = re.compile(r"^(?P<problem>.*?)(?: - at `(?P<path>[^`]*)`)?$", re.S)

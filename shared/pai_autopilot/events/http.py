@@ -24,7 +24,7 @@ from typing import Any, ClassVar
 
 import msgspec
 
-from .decode import EventModel, convert, parse_error, parse_time, preview
+from .decode import JSON_ERRORS, EventModel, convert, parse_error, parse_time, preview
 
 __all__ = ["HttpRequest"]
 
@@ -234,7 +234,7 @@ class HttpRequest(EventModel, frozen=True, kw_only=True):
             raise parse_error(STAGE, "empty body, expected JSON", path="$.body", value=self.body)
         try:
             return msgspec.json.decode(self.body)
-        except msgspec.DecodeError as exc:
+        except JSON_ERRORS as exc:
             raise parse_error(STAGE, f"body is not valid JSON ({exc})", path="$.body", value=self.body) from exc
 
     def form(self) -> dict[str, str]:

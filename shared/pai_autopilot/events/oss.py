@@ -5,10 +5,18 @@ The same record shape also arrives as the ``data`` of an EventBridge CloudEvent 
 
 Field meanings (reference: ``events-and-syaml.md`` §1):
 
-* ``eventName`` has no ``oss:`` prefix (``ObjectCreated:PutObject``); the trigger
-  *configuration* uses the prefixed form.
-* ``oss.object.key`` is used **as-is**. No Alibaba source says it is URL-encoded, and OSS keys
-  may contain a literal ``%`` or ``+``, so it is never unquoted here (§1.2, unconfirmed).
+* ``eventName`` has no ``oss:`` prefix in every sample (``ObjectCreated:PutObject``); the trigger
+  *configuration* uses the prefixed form. Both spellings are accepted: :func:`is_object_created`
+  is the one place that decides.
+* ``oss.object.key`` is used **as-is**. No Alibaba source says it is URL-encoded (the OSS event
+  notification and FC OSS-trigger pages show plain keys and never mention encoding; AWS S3 and
+  Huawei OBS document that theirs are), and OSS keys may contain a literal ``%`` or ``+``, so it
+  is never unquoted blindly (§1.2, unconfirmed). The tolerant choice lives in one place,
+  :func:`key_spellings`: the as-delivered key first, then its URL-decoded spelling when it
+  differs; a caller that finds no object under the first tries the second.
+* :func:`key_problem` checks a key against OSS's documented shape (1-1023 bytes of UTF-8, not
+  starting with ``/`` or ``\\``) and refuses what must never reach a request path: control
+  characters (newline, NUL), ``.``/``..`` segments.
 * ``size`` is the object size; ``deltaSize`` is the change in stored size, not the size.
 * ``objectMeta.mimeType`` and ``ruleId`` are optional.
 
@@ -32,9 +40,70 @@ import msgspec
 
 from .decode import EventModel, convert, parse_error, parse_time
 
-__all__ = ["OssEvent", "OssRecord"]
+__all__ = ["MAX_KEY_BYTES", "OssEvent", "OssRecord", "is_object_created", "key_problem", "key_spellings"]
 
 STAGE = "oss"
+
+#: OSS object keys are 1-1023 bytes of UTF-8.
+MAX_KEY_BYTES = 1023
+
+
+def is_object_created(event_name: str) -> bool:
+    """True for ``ObjectCreated:*`` event names, spelt with or without the ``oss:`` prefix.
+
+    Example
+    -------
+    >>> [is_object_created(n) for n in ("ObjectCreated:PutObject", "oss:ObjectCreated:CopyObject",
+    ...                                 "ObjectRemoved:DeleteObject", "oss:ObjectCreated", 7)]
+    [True, True, False, False, False]
+    """
+    return isinstance(event_name, str) and event_name.removeprefix("oss:").startswith("ObjectCreated:")
+
+
+def key_problem(key: str) -> str | None:
+    """Why ``key`` cannot be a usable OSS object key from an event, or ``None`` when it can.
+
+    Example
+    -------
+    >>> key_problem("datasets/demo/v1/_SUCCESS") is None
+    True
+    >>> [key_problem(k) for k in ("", "/abs", "a/../b", "a" + chr(10) + "b", "x" * 1024)]  # doctest: +NORMALIZE_WHITESPACE
+    ['the key is empty', 'the key starts with /', 'the key has a . or .. segment',
+     'the key contains a control character', 'the key is 1024 bytes (OSS allows 1-1023)']
+    """
+    if not key:
+        return "the key is empty"
+    size = len(key.encode("utf-8", "surrogatepass"))
+    if size > MAX_KEY_BYTES:
+        return f"the key is {size} bytes (OSS allows 1-{MAX_KEY_BYTES})"
+    if key[0] in "/\\":
+        return f"the key starts with {key[0]}"
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in key):
+        return "the key contains a control character"
+    if any(seg in (".", "..") for seg in key.split("/")):
+        return "the key has a . or .. segment"
+    return None
+
+
+def key_spellings(key: str) -> tuple[str, ...]:
+    """The spellings of an event's key to look for, most likely first (the tolerant choice).
+
+    The key as delivered; then, if it holds ``%XX`` escapes or ``+``, its URL-decoded form
+    (``unquote_plus``), in case OSS encoded it as S3 does. Nothing else decodes keys.
+
+    Example
+    -------
+    >>> key_spellings("datasets/demo/v1/_SUCCESS")
+    ('datasets/demo/v1/_SUCCESS',)
+    >>> key_spellings("datasets/demo/v%201+a/_SUCCESS")
+    ('datasets/demo/v%201+a/_SUCCESS', 'datasets/demo/v 1 a/_SUCCESS')
+    """
+    if "%" not in key and "+" not in key:
+        return (key,)
+    from urllib.parse import unquote_plus
+
+    decoded = unquote_plus(key)
+    return (key,) if decoded == key else (key, decoded)
 
 
 # ------------------------------------------------------------------------- wire shape (private)
@@ -209,7 +278,7 @@ class OssRecord(EventModel, frozen=True, kw_only=True):
         >>> OssRecord(event_name="ObjectRemoved:DeleteObject", bucket="b", key="k").is_object_created
         False
         """
-        return self.event_name.removeprefix("oss:").startswith("ObjectCreated:")
+        return is_object_created(self.event_name)
 
     @property
     def event_datetime(self) -> datetime | None:

@@ -29,6 +29,7 @@ Example
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from .cloudevents import CloudEvent
@@ -111,6 +112,14 @@ def is_dlc_job_event(event: CloudEvent) -> bool:
     return (event.event_bus_name or "").startswith(PAI_BUS_PREFIX) and _find(event.data, _JOB_ID_KEYS) is not None
 
 
+#: What a DLC job id may look like before it goes into a URL path (``/api/v1/jobs/<id>``). Every
+#: sample and every id DLC returns is ``dlc`` + lower-case letters and digits (``dlc1q2w3e4r5t6y7``);
+#: the exact alphabet is not documented, so the check is only as strict as a safe path segment
+#: needs: letters, digits, ``-`` and ``_``, 1-64 characters, starting with a letter or digit.
+JOB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}\Z")
+JOB_ID_SHAPE = "1-64 letters, digits, '-' or '_'"
+
+
 def dlc_job_status(event: CloudEvent) -> tuple[str, str | None]:
     """``(job_id, status)`` from a DLC job event, wherever the (unconfirmed) shape puts them.
 
@@ -125,19 +134,24 @@ def dlc_job_status(event: CloudEvent) -> tuple[str, str | None]:
     ('dlc9', 'Succeeded')
     >>> dlc_job_status(CloudEvent(id="1", source="acs.pai", type="t", data={"job": {"jobId": "dlc1"}}))
     ('dlc1', None)
+    >>> dlc_job_status(CloudEvent(id="1", source="acs.pai", type="t", data={"JobId": "../jobs/x"}))
+    Traceback (most recent call last):
+    ...
+    pai_autopilot.errors.EventParseError: pai: job id is not 1-64 letters, digits, '-' or '_' at $.data: value '../jobs/x'
     >>> dlc_job_status(CloudEvent(id="1", source="acs.pai", type="t", data={}))
     Traceback (most recent call last):
     ...
     pai_autopilot.errors.EventParseError: pai: no job id in data (JobId/jobId/job_id) nor in subject at $.data: value {}
     """
     data = _data(event)
-    job_id = _find(data, _JOB_ID_KEYS)
+    job_id = _find(data, _JOB_ID_KEYS, strip=False)
     if job_id is None and event.subject:
-        tail = event.subject.rstrip("/").replace(":", "/").rsplit("/", 1)[-1].strip()
-        job_id = tail or None
+        job_id = event.subject.replace(":", "/").rsplit("/", 1)[-1] or None
     if job_id is None:
         raise parse_error(STAGE, "no job id in data (JobId/jobId/job_id) nor in subject", path="$.data",
                           value=event.data)
+    if not isinstance(job_id, str) or not JOB_ID.match(job_id):
+        raise parse_error(STAGE, f"job id is not {JOB_ID_SHAPE}", path="$.data", value=job_id)
     status = _find(data, _STATUS_KEYS)
     if status is None:
         status = _status_from_type(event.type)
@@ -153,20 +167,23 @@ def _data(event: CloudEvent) -> Any:
     return event.data
 
 
-def _find(data: Any, keys: tuple[str, ...], depth: int = 2) -> str | None:
-    """The first non-empty scalar under one of ``keys`` in ``data`` or nested objects (breadth-first)."""
+def _find(data: Any, keys: tuple[str, ...], depth: int = 2, *, strip: bool = True) -> str | None:
+    """The first non-empty scalar under one of ``keys`` in ``data`` or nested objects (breadth-first).
+
+    ``strip=False`` returns the value exactly as delivered (identifiers are checked, not repaired).
+    """
     if not isinstance(data, dict):
         return None
     for key in keys:
         value = data.get(key)
         if isinstance(value, (str, int)) and not isinstance(value, bool) and str(value).strip():
-            return str(value).strip()
+            return str(value).strip() if strip else str(value)
     if depth <= 0:
         return None
     nested = [data[k] for k in _NESTED_KEYS if isinstance(data.get(k), dict)]
     nested += [v for k, v in data.items() if k not in _NESTED_KEYS and isinstance(v, dict)]
     for child in nested:
-        found = _find(child, keys, depth - 1)
+        found = _find(child, keys, depth - 1, strip=strip)
         if found is not None:
             return found
     return None

@@ -22,20 +22,29 @@ Payloads inside an envelope are read on demand: :meth:`CloudEvent.oss_record`,
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, Union
 
-from .alarm import CmsAlarm, looks_like_alarm
 from .cloudevents import CloudEvent, CloudEventBatch
-from .decode import decode, parse_error
-from .http import HttpRequest
+from .decode import EventModel, decode, parse_error, preview
 from .oss import OssEvent, OssRecord
 from .timer import TimerEvent
 
+if TYPE_CHECKING:
+    from .alarm import CmsAlarm
+    from .http import HttpRequest
+
 __all__ = ["Event", "oss_records", "parse_event"]
 
-#: Every model :func:`parse_event` can return.
-Event = OssEvent | CloudEvent | CloudEventBatch | TimerEvent | HttpRequest | CmsAlarm
-_MODELS = (OssEvent, CloudEvent, CloudEventBatch, TimerEvent, HttpRequest, CmsAlarm)
+#: Every model :func:`parse_event` can return. The HTTP and alarm models are imported only when
+#: such an event arrives (a cold start on the OSS, EventBridge and timer paths skips them).
+Event = Union[OssEvent, CloudEvent, CloudEventBatch, TimerEvent, "HttpRequest", "CmsAlarm"]
+
+
+def _looks_like_alarm(obj: dict[str, Any]) -> bool:
+    """The keys of a CMS alarm (the check of :func:`.alarm.looks_like_alarm`, without importing it)."""
+    if "alertState" in obj or "alertName" in obj:
+        return True
+    return "ruleId" in obj and any(k in obj for k in ("curLevel", "ruleName", "metricData", "escalation"))
 
 STAGE = "envelope"
 
@@ -55,8 +64,8 @@ def parse_event(raw: bytes | str | dict[str, Any] | list[Any] | Event) -> Event:
     ...
     pai_autopilot.errors.EventParseError: envelope: unknown event shape (keys: hello) at $: value {'hello': 'world'}
     """
-    if isinstance(raw, _MODELS):
-        return raw
+    if isinstance(raw, EventModel):
+        return raw  # type: ignore[return-value]
     obj = decode(raw)
     if isinstance(obj, list):
         return CloudEventBatch.from_json(obj)
@@ -69,10 +78,15 @@ def parse_event(raw: bytes | str | dict[str, Any] | list[Any] | Event) -> Event:
     if "triggerTime" in obj and "triggerName" in obj:
         return TimerEvent.from_json(obj)
     if "requestContext" in obj:
+        from .http import HttpRequest
+
         return HttpRequest.from_json(obj)
-    if looks_like_alarm(obj):
+    if _looks_like_alarm(obj):
+        from .alarm import CmsAlarm
+
         return CmsAlarm.from_mapping(obj)
-    keys = ", ".join(sorted(map(str, obj))[:10]) or "none"
+    keys = ", ".join(preview(k, 40) if not isinstance(k, str) or len(k) > 40 else k for k in sorted(map(str, obj))[:10])
+    keys = keys or "none"
     raise parse_error(STAGE, f"unknown event shape (keys: {keys})", path="$", value=obj)
 
 

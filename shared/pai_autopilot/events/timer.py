@@ -19,7 +19,7 @@ from typing import Any
 
 import msgspec
 
-from .decode import EventModel, convert, parse_error, parse_time
+from .decode import JSON_ERRORS, EventModel, convert, parse_error, parse_time
 
 __all__ = ["TimerEvent"]
 
@@ -96,5 +96,5 @@ class TimerEvent(EventModel, frozen=True, kw_only=True):
             return default
         try:
             return msgspec.json.decode(self.payload)
-        except msgspec.DecodeError as exc:
+        except JSON_ERRORS as exc:
             raise parse_error(STAGE, f"payload is not JSON ({exc})", path="$.payload", value=self.payload) from exc

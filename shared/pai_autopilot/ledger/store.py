@@ -40,8 +40,8 @@ class Store(Protocol):
     def read(self, key: str) -> bytes | None:
         """The body of ``key``, or None when absent."""
 
-    def list_keys(self, prefix: str) -> list[str]:
-        """Every key under ``prefix``, sorted."""
+    def list_keys(self, prefix: str, *, limit: int | None = None) -> list[str]:
+        """Every key under ``prefix``, sorted (only the first ``limit`` when given)."""
 
     def put(self, key: str, body: bytes) -> None:
         """Write ``key`` (overwriting): for indexes, never for ledger records."""
@@ -68,9 +68,9 @@ class MemoryStore:
         with self._lock:
             return self._objects.get(key)
 
-    def list_keys(self, prefix: str) -> list[str]:
+    def list_keys(self, prefix: str, *, limit: int | None = None) -> list[str]:
         with self._lock:
-            return sorted(k for k in self._objects if k.startswith(prefix))
+            return sorted(k for k in self._objects if k.startswith(prefix))[:limit]
 
     def put(self, key: str, body: bytes) -> None:
         with self._lock:
@@ -107,19 +107,23 @@ class OssStore:
         except oss2.exceptions.NoSuchKey:
             return None
 
-    def list_keys(self, prefix: str) -> list[str]:
+    def list_keys(self, prefix: str, *, limit: int | None = None) -> list[str]:
+        """One ListObjectsV2 per 1,000 keys; with ``limit``, pages of at most ``limit`` keys and
+        no page after the first ``limit`` (OSS lists in key order)."""
+        page_size = min(limit, 1000) if limit else 1000
+
         def page(token: str) -> Any:
-            return self.bucket.list_objects_v2(prefix=prefix, continuation_token=token, max_keys=1000)
+            return self.bucket.list_objects_v2(prefix=prefix, continuation_token=token, max_keys=page_size)
 
         keys: list[str] = []
         token = ""
-        while True:
+        while limit is None or len(keys) < limit:
             result = retry_oss(lambda t=token: page(t))  # type: ignore[misc]
             keys.extend(obj.key for obj in result.object_list)
             if not result.is_truncated:
                 break
             token = result.next_continuation_token
-        return sorted(keys)
+        return sorted(keys)[:limit]
 
     def put(self, key: str, body: bytes) -> None:
         retry_oss(lambda: self.bucket.put_object(key, body))

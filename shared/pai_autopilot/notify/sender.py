@@ -23,6 +23,7 @@ from typing import Any
 
 from ..config.models import Notification as Target
 from ..log import get_logger
+from ..redact import register_secret, register_url
 from .formats import Notification, render
 
 DEFAULT_TIMEOUT = 3.0
@@ -57,6 +58,23 @@ def _default_limiter() -> RateLimiter:
 
         _limiters.append(RateLimiter(per_minute=current_settings().notify_per_minute))
     return _limiters[0]
+
+
+def url_host(url: str) -> str:
+    """The host of a webhook URL, the only part of it a log line or an outcome may name.
+
+    Example
+    -------
+    >>> url_host("https://oapi.dingtalk.com/robot/send?access_token=abc")
+    'oapi.dingtalk.com'
+    >>> url_host("oapi.dingtalk.com/robot send?access_token=abc")
+    '<no scheme>'
+    """
+    scheme, sep, rest = url.partition("://")
+    if not sep or not scheme.isalpha():
+        return "<no scheme>"
+    host = rest.split("/", 1)[0].split("?", 1)[0].rsplit("@", 1)[-1]
+    return host[:100] or "<no host>"
 
 
 def post_json(url: str, body: Mapping[str, Any], timeout: float) -> int:
@@ -100,12 +118,14 @@ def notify(
             log.warning("notification rate-limited", target=name, notification=notification.event)
             continue
         secret = env.get(target.secret_env) if target.secret_env else None
+        register_url(url)
+        register_secret(secret)
         try:
             signed_url, body = render(target.type, url, notification, secret=secret, now=now())
             status = post_json(signed_url, body, timeout)
             outcomes[name] = "sent" if status < 300 else f"failed: HTTP {status}"
         except Exception as exc:  # a notification must never break the flow
-            outcomes[name] = f"failed: {type(exc).__name__}: {exc}"
+            outcomes[name] = f"failed: {type(exc).__name__} posting to {url_host(url)}"
         if outcomes[name] != "sent":
-            log.warning("notification failed", target=name, outcome=outcomes[name])
+            log.warning("notification failed", target=name, host=url_host(url), outcome=outcomes[name])
     return outcomes

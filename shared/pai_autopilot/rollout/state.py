@@ -9,7 +9,9 @@ the controller repairs (an index entry whose head record is terminal is dropped)
 
 Phases (Flagger/Argo vocabulary): ``initializing`` (canary not yet Running) → ``shadowing``
 (optional) → ``progressing`` ⇄ ``holding`` → ``promoting`` → ``watching`` → ``succeeded`` |
-``rolled_back`` | ``aborted``.
+``rolled_back`` | ``aborted``. The controller adds two intent phases, ``rolling_back`` and
+``finalising`` (recorded before their side effects, completed once applied; see
+:mod:`.lifecycle`).
 
 Example
 -------
@@ -39,6 +41,8 @@ from ..ledger import Ledger, Record
 PHASES = (
     "initializing", "shadowing", "progressing", "holding", "promoting", "watching",
     "succeeded", "rolled_back", "aborted",
+    # intents of the controller (rollout.lifecycle): recorded before their side effects
+    "rolling_back", "finalising",
 )
 TERMINAL_PHASES = frozenset({"succeeded", "rolled_back", "aborted"})
 ROLLOUTS_KIND = "rollouts/"
@@ -58,6 +62,9 @@ class RolloutSpec(msgspec.Struct, frozen=True, kw_only=True):
     #: The training run that produced the version (None for a model uploaded by hand).
     run_id: str | None = None
     model_uri: str | None = None
+    #: What the rollout id is derived from, when not ``version`` (a redeploy of a version that had
+    #: its own rollout before: ``"<version>#redeploy-<n>"``). Added by the controller.
+    rollout_key: str | None = None
 
 
 def rollout_id(pipeline: str, version: str) -> str:
@@ -88,7 +95,7 @@ def open_rollout(ledger: Ledger, spec: RolloutSpec, *, correlation_id: str | Non
     written after the claim, so a crash in between leaves a rollout that :func:`ensure_indexed`
     (called by whoever finds the head) puts back.
     """
-    rid = rollout_id(spec.pipeline, spec.version)
+    rid = rollout_id(spec.pipeline, spec.rollout_key or spec.version)
     data: dict[str, Any] = {
         **msgspec.structs.asdict(spec), "rollout_id": rid, "canary_weight": 0, "step": 0, "failed_checks": 0,
         "reason": f"canary {spec.canary_service} created at weight 0",

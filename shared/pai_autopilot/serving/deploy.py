@@ -210,4 +210,17 @@ def deploy_canary(rt: Runtime, mv: ModelVersion, head: Record, metrics: dict[str
     reason = f"canary {mv.service} at weight 0 in group {mv.group} beside stable {stable.service}"
     outcome = _settle(rt, mv, head, "canary", reason, "canary_created", rollout_id=rollout_id(mv.pipeline, mv.version),
                       created=created, **gate_values)
+    _kick_canary(rt, mv.pipeline, rollout_id(mv.pipeline, mv.version))
     return outcome
+
+
+def _kick_canary(rt: Runtime, pipeline: str, rollout: str) -> None:
+    """Start the canary controller now (FC 3.0 InvokeFunction, async) so the first step follows the
+    canary's readiness instead of the next timer (issue 12). Best effort: the timer covers a lost kick."""
+    from ..errors import AutopilotError
+    from ..rollout.handlers import kick
+
+    try:
+        kick(rt, pipeline, rollout)
+    except AutopilotError as exc:
+        get_logger(correlation_id=rollout).warning("canary kick failed: the timer takes the first step", error=str(exc))

@@ -21,7 +21,9 @@ from ..ledger import LedgerConflict
 from ..runtime import Runtime
 from ..training.runs import run_entity
 
-_FROM = {"model_ready": ("waiting_for_model",), "served": ("waiting_for_model", "model_ready")}
+_FROM = {"model_ready": ("waiting_for_model",), "served": ("waiting_for_model", "model_ready"),
+         # the rollout controller (issue 12): a canary rolled back, or reverted inside its watch window
+         "rolled_back": ("waiting_for_model", "model_ready", "served")}
 
 
 def next_run_state(current: str, wanted: str) -> str | None:
@@ -32,7 +34,7 @@ def next_run_state(current: str, wanted: str) -> str | None:
 def mark_run(rt: Runtime, pipeline: str, run: str, state: str, data: dict[str, Any]) -> bool:
     """Append ``state`` to ``runs/<pipeline>/<run>`` if it may move there; True if this call did.
 
-    ``state`` is ``model_ready`` or ``served``; ``data`` (service, version…) is merged into the record.
+    ``state`` is ``model_ready``, ``served`` or ``rolled_back``; ``data`` (service, version…) is merged into the record.
     """
     entity = run_entity(pipeline, run)
     for _ in range(3):

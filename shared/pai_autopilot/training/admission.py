@@ -55,9 +55,12 @@ def inspect_version(rt: Runtime, dataset: DatasetVersion) -> Inspection:
     return Inspection(check, fingerprint)
 
 
-def _settle(rt: Runtime, dataset: DatasetVersion, state: str, data: dict[str, Any], reason: str) -> RunOutcome:
-    """Claim the run in a final state; a repeated marker finds the claim (duplicate)."""
-    run = run_id(dataset.pipeline, dataset.version)
+def _settle(
+    rt: Runtime, dataset: DatasetVersion, state: str, data: dict[str, Any], reason: str, *, run: str | None = None
+) -> RunOutcome:
+    """Claim the run (``run``, default the version's own id) in a final or waiting state; a repeated
+    marker finds the claim (duplicate)."""
+    run = run or run_id(dataset.pipeline, dataset.version)
     entity = run_entity(dataset.pipeline, run)
     base = {"pipeline": dataset.pipeline, "version": dataset.version, "marker_key": dataset.marker_key,
             **run_uris(rt.config, dataset, run)}
@@ -91,12 +94,17 @@ def skip_duplicate_content(rt: Runtime, dataset: DatasetVersion, fingerprint: st
                    f"same content as run {other_run} (fingerprint {fingerprint[:19]}…); retrain --force to train anyway")
 
 
-def enqueue(rt: Runtime, dataset: DatasetVersion, fingerprint: str) -> RunOutcome:
-    """Claim the run as ``queued``: its pipeline is at ``max_active_runs``; :mod:`.queue` starts it."""
+def enqueue(
+    rt: Runtime, dataset: DatasetVersion, fingerprint: str, *, run: str | None = None, claim: dict[str, Any] | None = None
+) -> RunOutcome:
+    """Claim the run as ``queued``: its pipeline is at ``max_active_runs``; :mod:`.queue` starts it.
+
+    ``run`` and ``claim``: a forced retrain's own run id and claim data (kept when it starts)."""
     from .slots import mark_queued
 
     limit = rt.config.pipelines[dataset.pipeline].max_active_runs
-    outcome = _settle(rt, dataset, "queued", {"fingerprint": fingerprint}, f"pipeline at max_active_runs={limit}: queued")
+    outcome = _settle(rt, dataset, "queued", {**(claim or {}), "fingerprint": fingerprint},
+                      f"pipeline at max_active_runs={limit}: queued", run=run)
     if outcome.outcome == "rejected":  # _settle's "recorded" outcome
         mark_queued(rt.ledger, dataset.pipeline, outcome.run_id, rt.now())
         return dataclasses.replace(outcome, outcome="queued")

@@ -95,14 +95,62 @@ def get_job(rt: Runtime, job_id: str) -> dict[str, Any]:
         raise classify_sdk_error(exc, "GetJob") from exc
 
 
-def advance_run(rt: Runtime, entity: str, *, body: dict[str, Any] | None = None) -> dict[str, Any]:
+#: Job ids per ListJobs request of :func:`list_jobs_by_id` (the request's page size).
+LIST_PAGE = 100
+
+
+def list_jobs_by_id(rt: Runtime, job_ids: list[str], *, days: int = 30) -> dict[str, dict[str, Any]]:
+    """ListJobs items (wire-key dicts) of ``job_ids``: one request per :data:`LIST_PAGE` ids.
+
+    A job missing from the answer (created more than ``days`` ago — ListJobs filters on creation
+    time — or an endpoint that ignores ``JobIds``) is simply absent: the caller reads it with GetJob.
+    """
+    from alibabacloud_pai_dlc20201203 import models as dlc_models
+
+    start = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(rt.now() - days * 86_400))
+    wanted = sorted(set(job_ids))
+    found: dict[str, dict[str, Any]] = {}
+    for i in range(0, len(wanted), LIST_PAGE):
+        chunk = wanted[i:i + LIST_PAGE]
+        query = dlc_models.ListJobsRequest(job_ids=",".join(chunk), page_size=LIST_PAGE, start_time=start,
+                                           workspace_id=rt.workspace_id or None, show_own=False)
+        try:
+            jobs = rt.clients.dlc.list_jobs(query).body.jobs or []
+        except Exception as exc:
+            raise classify_sdk_error(exc, "ListJobs") from exc
+        found.update((j.job_id, j.to_map()) for j in jobs if j.job_id in chunk)
+    return found
+
+
+def advance_listed(rt: Runtime, entity: str, head: Record, item: dict[str, Any] | None) -> dict[str, Any]:
+    """:func:`advance_run` for reconcile, from the job's ListJobs ``item``: when the decision on it
+    is ``noop`` that is the answer (no GetJob); any other decision is made again on a fresh GetJob
+    (pods, full reason) and applied. Without an item, GetJob as usual."""
+    pipeline = rt.config.pipelines.get(head.data.get("pipeline", ""))
+    if item is None or pipeline is None or not head.data.get("job_id"):
+        return advance_run(rt, entity, head=head)
+    job = job_view(item, max_running_minutes=pipeline.training.max_running_minutes)
+    decision = decide_on_job_status(run_view(head), job, RetryPolicy.from_training(pipeline.training), now=rt.now())
+    if decision.action != "noop":
+        return advance_run(rt, entity, head=head)
+    return {"outcome": "noop", "entity": entity, "job_id": job.job_id, "status": job.status, "reason": decision.reason}
+
+
+def advance_run(
+    rt: Runtime, entity: str, *, body: dict[str, Any] | None = None, head: Record | None = None
+) -> dict[str, Any]:
     """Bring one run up to date with DLC; returns ``{"outcome": <action>, "reason": …}``.
 
     ``body`` is a GetJob answer the caller already has (it may be of an earlier attempt's
     job: the decision then changes nothing); otherwise the run's current job is read.
+    ``head`` is the run's newest record as the caller read it (reconcile: the active index's
+    copy); otherwise it is read from the ledger. A stale ``head`` costs nothing but a refused
+    append: the index entry is then repaired from the ledger.
     """
+    from . import slots
+
     log = get_logger(entity=entity)
-    latest = rt.ledger.latest(entity)
+    latest = head if head is not None else rt.ledger.latest(entity)
     if latest is None or not latest.data.get("job_id"):
         return {"outcome": "noop", "entity": entity, "reason": "no job recorded for this run"}
     pipeline = rt.config.pipelines.get(latest.data.get("pipeline", ""))
@@ -118,16 +166,16 @@ def advance_run(rt: Runtime, entity: str, *, body: dict[str, Any] | None = None)
         return result
     try:
         pods = [p.get("PodId") for p in body.get("Pods") or [] if p and p.get("PodId")]
-        _apply(rt, entity, latest, job, decision, result, pods)
+        record = _apply(rt, entity, latest, job, decision, result, pods)
     except LedgerConflict:
+        slots.index_head(rt.ledger, rt.ledger.latest(entity), entity)  # our head was stale: repair its copy
         result.update(outcome="noop", reason="another invocation advanced this run first")
         return result
+    slots.index_head(rt.ledger, record)
     log.info("run advanced", action=decision.action, job_id=job_id, status=job.status, reason=decision.reason)
-    if decision.action in ("await_model", "fail"):  # a slot is free: start the next queued run
+    if record.state not in slots.ACTIVE_STATES:  # a slot is free: start the next queued run
         from .queue import start_next
-        from .slots import clear_active
 
-        clear_active(rt.ledger, latest.data["pipeline"], entity.rsplit("/", 1)[-1])
         started = start_next(rt, latest.data["pipeline"])
         if started:
             result["started_queued_run"] = started
@@ -142,7 +190,8 @@ def advance_run(rt: Runtime, entity: str, *, body: dict[str, Any] | None = None)
 
 def _apply(
     rt: Runtime, entity: str, latest: Record, job: JobView, decision: Decision, result: dict[str, Any], pods: list[str]
-) -> None:
+) -> Record:
+    """Apply a decision other than noop; the run's new head record."""
     data = {**latest.data, "status": decision.status or job.status, "reason": decision.reason}
     if decision.action == "fail":
         result["log_tail"] = data["log_tail"] = log_tail(rt, job.job_id, body_pods=pods)
@@ -150,15 +199,13 @@ def _apply(
         data["reason_code"] = job.reason_code
     if decision.action in ("record", "await_model", "fail"):
         state = decision.next_state or {"await_model": "waiting_for_model", "fail": "failed"}.get(decision.action, latest.state)
-        rt.ledger.append(entity, state, data, after=latest, by=rt.request_id)
-        return
+        return rt.ledger.append(entity, state, data, after=latest, by=rt.request_id)
     if decision.action == "stop":
         try:
             rt.clients.dlc.stop_job(job.job_id)
         except Exception as exc:
             raise classify_sdk_error(exc, "StopJob") from exc
-        rt.ledger.append(entity, decision.next_state or "stopping", data, after=latest, by=rt.request_id)
-        return
+        return rt.ledger.append(entity, decision.next_state or "stopping", data, after=latest, by=rt.request_id)
     # resubmit
     attempt = int(latest.data.get("attempts", 1)) + 1
     dataset = DatasetVersion.from_run_data(latest.data, rt.bucket_name)
@@ -170,5 +217,6 @@ def _apply(
     data.update(job_id=new_job, attempts=attempt, spot=bool(decision.spot), resume_from=resume_from, status=None,
                 preemptions=int(latest.data.get("preemptions", 0)) + (1 if decision.preempted else 0),
                 previous_job_id=job.job_id)
-    rt.ledger.append(entity, decision.next_state or "submitted", data, after=latest, by=rt.request_id)
+    record = rt.ledger.append(entity, decision.next_state or "submitted", data, after=latest, by=rt.request_id)
     result.update(new_job_id=new_job, resume_from=resume_from)
+    return record

@@ -20,6 +20,8 @@ Example
 ('demo', 'v1', 'oss://demo-bucket/datasets/demo/v1/')
 >>> match_marker(cfg, "demo-bucket", "datasets/demo/v1/part-0.csv").reason
 'not a dataset marker (_SUCCESS)'
+>>> match_marker(cfg, "demo-bucket", "datasets/demo/v77//_SUCCESS").reason  # the version is the exact segment
+"marker 'datasets/demo/v77//_SUCCESS' has an empty path segment: expected datasets/demo/<version>/_SUCCESS"
 """
 
 from __future__ import annotations
@@ -92,9 +94,14 @@ def match_marker(config: AutopilotConfig, bucket: str, key: str, *, expected_buc
         prefix, marker = spec.dataset.prefix, spec.dataset.marker
         if not key.startswith(prefix) or name != marker:
             continue
-        version = key[len(prefix) : -len(marker)].rstrip("/")
+        middle = key[len(prefix) : -len(marker)]  # "<version>/" exactly; never strip more than that one "/"
+        version = middle[:-1] if middle.endswith("/") else middle
         if not version:
             return BadVersion(pipeline, f"marker {key!r} has no version: expected {prefix}<version>/{marker}")
+        if "" in version.split("/"):
+            return BadVersion(
+                pipeline, f"marker {key!r} has an empty path segment: expected {prefix}<version>/{marker}"
+            )
         if "/" in version:
             return BadVersion(
                 pipeline, f"marker {key!r} is nested: expected {prefix}<version>/{marker} with a one-segment version"

@@ -43,6 +43,10 @@ from ..ledger import Ledger, Record
 
 RUNS_KIND = "runs/"
 
+#: Every state a run's record may carry, in lifecycle order (``runs --state`` accepts these).
+RUN_STATES = ("queued", "claimed", "submitted", "running", "stopping", "waiting_for_model", "failed", "rejected",
+              "skipped")
+
 
 def iso(at: float) -> str:
     """Epoch seconds as ISO 8601 UTC, to the second.
@@ -231,7 +235,9 @@ def list_runs(
 ) -> list[RunSummary]:
     """Summaries of the ledger's runs, newest (by claim time) first, filtered by current state.
 
-    Reads every record of every run of the pipeline (one listing and one GET per record).
+    Reads every record of every run of the pipeline (one listing and one GET per record); for a
+    state that holds a slot (claimed, submitted, running, stopping) only the runs of the active
+    index (:mod:`.slots`) are read, not the whole history.
 
     >>> from ..ledger import MemoryStore
     >>> ledger = Ledger(MemoryStore(), now=lambda: 5.0)
@@ -239,8 +245,14 @@ def list_runs(
     >>> [s.run_id for s in list_runs(ledger)], list_runs(ledger, state="submitted")
     (['r1'], [])
     """
+    from .slots import ACTIVE_STATES, active_entries
+
+    if state in ACTIVE_STATES:
+        entities = [f"{RUNS_KIND}{p}/{r}" for p, r in active_entries(ledger) if pipeline in (None, p)]
+    else:
+        entities = run_entities(ledger, pipeline)
     summaries = []
-    for entity in run_entities(ledger, pipeline):
+    for entity in entities:
         records = ledger.history(entity)
         if records and (state is None or records[-1].state == state):
             summaries.append((records[0].at, summarize(records)))

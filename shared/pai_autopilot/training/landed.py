@@ -14,10 +14,10 @@ from typing import Any
 
 from ..config import load_config
 from ..errors import EventParseError
-from ..events import OssRecord, oss_records, parse_event
+from ..events import OssRecord, is_object_created, key_problem, oss_records, parse_event
 from ..log import bind, get_logger
 from ..settings import Settings, current_settings
-from .datasets import BadVersion, NoMatch, match_marker
+from .datasets import BadVersion, DatasetVersion, NoMatch, match_marker
 from .runs import run_entity, run_id
 
 _PRECEDENCE = ("submitted", "queued", "rejected", "duplicate", "ignored")
@@ -42,8 +42,13 @@ def on_dataset_event(
     config = None
     for record in records:
         bind(event_id=record.dedupe_key)
-        if not record.event_name.startswith("ObjectCreated:"):
-            results.append(_skip(record, "ignored", f"{record.event_name} is not an ObjectCreated event"))
+        if not is_object_created(record.event_name):
+            results.append(_skip(record, "ignored", f"{record.event_name[:80]} is not an ObjectCreated event"))
+            continue
+        problem = key_problem(record.key)
+        if problem is not None:
+            log.warning("object key rejected", reason=problem)
+            results.append(_skip(record, "rejected", problem))
             continue
         config = config or load_config(settings.config_path)
         match = match_marker(config, record.bucket, record.key, expected_bucket=settings.bucket)
@@ -55,13 +60,17 @@ def on_dataset_event(
             log.warning("marker rejected", key=record.key, pipeline=match.pipeline, reason=match.reason)
             results.append(_skip(record, "rejected", match.reason))
             continue
-        bind(correlation_id=run_id(match.pipeline, match.version))
         if runtime is None:
             from ..clients import Credentials
             from ..runtime import Runtime
 
             creds = credentials or Credentials.from_env(context=context)
             runtime = Runtime(settings, config, creds, request_id=getattr(context, "request_id", None))
+        match = resolve_spelling(runtime, config, record, match)
+        if not isinstance(match, DatasetVersion):
+            results.append(_skip(record, "rejected", match.reason))
+            continue
+        bind(correlation_id=run_id(match.pipeline, match.version))
         results.append({"key": record.key, **admit_and_submit(runtime, match).as_dict()})
     outcome = next(o for o in _PRECEDENCE if o == "ignored" or any(r["outcome"] == o for r in results))
     return {"outcome": outcome, "records": results}
@@ -92,6 +101,33 @@ def admit_and_submit(rt: Any, dataset: Any, *, claim: dict[str, Any] | None = No
             details = {"version": dataset.version, "job": outcome.job_id, "dataset": dataset.dataset_uri}
             notify(rt.config.notifications, Notification("run_started", f"run started: {outcome.run_id}", details))
     return outcome
+
+
+def resolve_spelling(rt: Any, config: Any, record: OssRecord, match: DatasetVersion) -> DatasetVersion | BadVersion:
+    """The dataset version under the key's real spelling (:func:`~pai_autopilot.events.key_spellings`).
+
+    A key without ``%``/``+`` is taken as delivered, with no request. Otherwise the marker is
+    looked up under each spelling (HEAD), and the first that exists names the version; if none
+    does, the key as delivered is kept (the version check then reports what is missing).
+    """
+    from ..events import key_spellings
+
+    spellings = key_spellings(record.key)
+    if len(spellings) == 1:
+        return match
+    from ..clients import retry_oss
+
+    bucket = rt.clients.bucket(record.bucket)
+    for key in spellings:
+        if retry_oss(lambda key=key: bucket.object_exists(key)):
+            if key == record.key:
+                return match
+            get_logger().warning("event key was URL-encoded", key=record.key, decoded=key)
+            decoded = match_marker(config, record.bucket, key, expected_bucket=rt.settings.bucket)
+            if isinstance(decoded, NoMatch):
+                return BadVersion(match.pipeline, decoded.reason)
+            return decoded
+    return match
 
 
 def _skip(record: OssRecord, outcome: str, reason: str) -> dict[str, Any]:

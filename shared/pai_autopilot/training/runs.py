@@ -17,7 +17,6 @@ Example
 
 from __future__ import annotations
 
-import hashlib
 import re
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
@@ -30,6 +29,8 @@ def run_id(pipeline: str, version: str) -> str:
     The slug keeps ``[A-Za-z0-9_.-]`` (DLC's display-name alphabet) for readability; the
     hash keeps distinct versions distinct whatever characters they use.
     """
+    import hashlib  # not at import: the ignored path never names a run
+
     digest = hashlib.sha256(f"{pipeline}\0{version}".encode()).hexdigest()[:8]
     slug = _UNSAFE.sub("-", version).strip("-.")[:SLUG_LENGTH] or "v"
     return f"ap-{pipeline}-{slug}-{digest}"

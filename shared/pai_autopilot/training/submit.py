@@ -122,13 +122,18 @@ def submit_run(
 
 
 def record_submitted(rt: Runtime, dataset: DatasetVersion, entity: str, run: str, job_id: str, *, after: Record) -> Record:
-    """Append a run's first "submitted" record (attempt 1) and take its slot in the capacity index."""
-    from .slots import mark_active
+    """Append a run's first "submitted" record (attempt 1) and take its slot in the active index.
+
+    The index entry is written first (with the claim as its head), so a crash between the two
+    writes leaves an entry ``reconcile`` repairs, never an open run missing from the index.
+    """
+    from .slots import index_head
 
     spot = rt.config.pipelines[dataset.pipeline].training.spot.enabled
     data = {**after.data, "job_id": job_id, "display_name": run, "attempts": 1, "preemptions": 0, "spot": spot}
+    index_head(rt.ledger, after)
     record = rt.ledger.append(entity, "submitted", data, after=after, by=rt.request_id)
-    mark_active(rt.ledger, dataset.pipeline, run)
+    index_head(rt.ledger, record)
     return record
 
 
