@@ -189,6 +189,14 @@ SCENARIOS: dict[str, FunctionScenario] = {
         "models/<p>/<v>/_SUCCESS landed (OSS trigger, written by the DLC job or by hand)",
         ("CreateService", "ReleaseService"), ("serve_first", "canary"),
         "claim → first version (deploying, CreateService) or canary (CreateService, ReleaseService 0, rollout)"),
+    "canary": FunctionScenario(
+        "timer every minute (the clock; each tick fired three times side by side) and model_landed's kick",
+        ("ReleaseService",), ("rollout",),
+        "one step per interval: ReleaseService canary/stable weights, then the rollout record; promote, watch"),
+    "alarm": FunctionScenario(
+        "CloudMonitor alarm events on the default bus (EventBridge, delivered three times and reordered)",
+        ("ReleaseService",), ("rollout",),
+        "rollback at once: one rolling_back intent, weights back, one rolled_back record"),
     "dsw_governor": FunctionScenario(
         "timer every 5 minutes (the clock; duplicated ticks fired side by side)",
         ("StopInstance",), ("notebooks",),
