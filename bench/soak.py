@@ -184,14 +184,9 @@ def phase_crashes(cloud: LocalCloud, sdk: Any, calls: rs.CallLog, notices: Notic
     out: dict[str, Any] = {}
     for name, flow in rs.FLOWS.items():
         started = time.monotonic()
-        points = rs.discover_crash_points(cloud, sdk, calls, flow)
-        failures = []
-        for point in points:
-            try:
-                rs.run_with_crash(cloud, sdk, calls, flow, point)
-            except AssertionError as exc:
-                failures.append(f"{point.label}: {str(exc).splitlines()[0]}")
-        out[name] = {"crash_points": len(points), "failures": failures, "seconds": round(time.monotonic() - started, 1),
+        points, failures, missed = rs.crash_every_point(cloud, sdk, calls, flow)
+        out[name] = {"crash_points": len(points), "crashed": len(points) - len(missed), "failures": failures,
+                     "did_not_recur": missed, "seconds": round(time.monotonic() - started, 1),
                      "points": [p.label for p in points]}
     started = time.monotonic()
     fresh(cloud, calls, notices)
