@@ -104,6 +104,8 @@ def whole_story(cloud: LocalCloud, sdk: Any, pipelines: list[str], versions: int
         assert cloud.fc.wait_idle(600), cloud.fc.state()
         if step % 6 == 0:
             rs.fire_timer(cloud, "dsw_governor", copies=governor_copies)
+        if step % 9 == 0 and governor_copies > 1:  # reconcile ticks side by side as well
+            rs.fire_timer(cloud, "reconcile", copies=governor_copies)
     rs.settle(cloud, 900, step=60)
     for _ in range(3):
         rs.fire_timer(cloud, "dsw_governor", copies=governor_copies)
@@ -124,16 +126,17 @@ def check_all(cloud: LocalCloud, sdk: Any, calls: rs.CallLog, pipelines: list[st
 
 
 def distinct_events(cloud: LocalCloud, copies: int, governor_copies: int) -> dict[str, int]:
-    """Events before duplication, by function: trigger deliveries / copies, timer ticks as fired."""
+    """Events before duplication, by function: trigger deliveries (OSS, EventBridge) / ``copies``, ticks the
+    soak fired side by side / ``governor_copies``, the clock's own timer ticks and kicks as they came."""
     counts: collections.Counter[str] = collections.Counter()
     for r in cloud.fc.invocation_records():
-        function = r["function"].removeprefix("pai-autopilot-")
-        if r["source"].startswith("timer:") and function == "dsw-governor":
+        function, source = r["function"].removeprefix("pai-autopilot-"), r["source"]
+        if source.endswith(":fired"):
             counts[function] += 1 / governor_copies
-        elif r["source"].startswith("timer:"):
-            counts[function] += 1
-        else:
+        elif source.startswith(("oss:", "eventbridge:")):
             counts[function] += 1 / copies
+        else:  # the clock's timer ticks, model_landed's kicks of the canary function
+            counts[function] += 1
     return {k: round(v) for k, v in sorted(counts.items())}
 
 

@@ -229,7 +229,7 @@ def fire_timer(cloud: Any, resource: str, copies: int = 1) -> None:
     (trigger,) = [t for t in spec.triggers if t.type == "timer"]
     event = timer_event(trigger, cloud.clock.now()).encode()
     for _ in range(copies):
-        cloud.fc.invoke_async(spec.name, event, source=f"timer:{trigger.name}")
+        cloud.fc.invoke_async(spec.name, event, source=f"timer:{trigger.name}:fired")
     assert cloud.fc.wait_idle(120)
 
 

@@ -20,6 +20,7 @@ from .reliability_support import (
     crash_every_point,
     dlc_jobs,
     fast_training,
+    fire_timer,
     freeze_after_reconcile,
     land_dataset,
     land_model,
@@ -48,6 +49,8 @@ def whole_story(cloud, sdk) -> tuple[tuple[str, ...], tuple[str, ...]]:
     assert cloud.fc.wait_idle(120)
     settle(cloud, 100, step=5)       # v1 then v2 train; their models land
     settle(cloud, 200, step=50)      # the reconcile tick at +299 s: v1 Running → serving, v2 → canary
+    if cloud.delivery.duplicate:     # and that tick again, three copies side by side
+        fire_timer(cloud, "reconcile", copies=3)
     land_model(sdk, "h1", BETTER)    # a rollout is open: queued
     assert cloud.fc.wait_idle(120)
     return ("v1", "v2"), ("v1", "v2", "h1")
