@@ -101,16 +101,16 @@ def whole_story(cloud: LocalCloud, sdk: Any, pipelines: list[str], versions: int
     # one version per pipeline trains at a time (≈ 35 clock seconds each), then serving's reconcile ticks
     for step in range(int(versions * 40 / 10) + 1):
         cloud.advance(10)
-        assert cloud.fc.wait_idle(600), cloud.fc.state()
+        assert cloud.fc.wait_idle(900), cloud.fc.state()
         if step % 6 == 0:
-            rs.fire_timer(cloud, "dsw_governor", copies=governor_copies)
-        if step % 9 == 0 and governor_copies > 1:  # reconcile ticks side by side as well
-            rs.fire_timer(cloud, "reconcile", copies=governor_copies)
+            rs.fire_timer(cloud, "dsw_governor", copies=governor_copies, timeout=900)
+        if step % 18 == 9 and governor_copies > 1:  # reconcile ticks side by side as well
+            rs.fire_timer(cloud, "reconcile", copies=governor_copies, timeout=900)
     rs.settle(cloud, 900, step=60)
     for _ in range(3):
-        rs.fire_timer(cloud, "dsw_governor", copies=governor_copies)
+        rs.fire_timer(cloud, "dsw_governor", copies=governor_copies, timeout=900)
         cloud.advance(60)
-    assert cloud.fc.wait_idle(600)
+    assert cloud.fc.wait_idle(900)
     return ids, time.monotonic() - started
 
 
