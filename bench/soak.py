@@ -84,6 +84,21 @@ def pipelines_of(count: int) -> list[str]:
     return [f"p{i}" for i in range(count)]
 
 
+def drain(cloud: LocalCloud, timeout: float = 900.0) -> None:
+    """Wait until every function is idle, moving the clock on 2 s whenever work is still pending after
+    3 s (the canary kick polls for its canary to be Running, which on localcloud needs the clock)."""
+    deadline = time.monotonic() + timeout
+    while not cloud.fc.wait_idle(3):
+        assert time.monotonic() < deadline, cloud.fc.state()
+        cloud.advance(2)
+
+
+def advance(cloud: LocalCloud, seconds: float, step: float) -> None:
+    for _ in range(int(seconds / step)):
+        cloud.advance(step)
+        drain(cloud)
+
+
 def whole_story(cloud: LocalCloud, sdk: Any, pipelines: list[str], versions: int, notebooks: int,
                 governor_copies: int) -> tuple[list[str], float]:
     """Land ``versions`` datasets on every pipeline (a round at a time: each round's markers processed
@@ -97,20 +112,21 @@ def whole_story(cloud: LocalCloud, sdk: Any, pipelines: list[str], versions: int
     for v in range(1, versions + 1):
         for p in pipelines:
             rs.land_dataset(sdk, f"v{v}", pipeline=p)
-        assert cloud.fc.wait_idle(600)
+        drain(cloud)
     # one version per pipeline trains at a time (≈ 35 clock seconds each), then serving's reconcile ticks
     for step in range(int(versions * 40 / 10) + 1):
-        cloud.advance(10)
-        assert cloud.fc.wait_idle(900), cloud.fc.state()
+        advance(cloud, 10, 10)
         if step % 6 == 0:
-            rs.fire_timer(cloud, "dsw_governor", copies=governor_copies, timeout=900)
+            rs.fire_timer(cloud, "dsw_governor", copies=governor_copies, wait=False)
+            drain(cloud)
         if step % 18 == 9 and governor_copies > 1:  # reconcile ticks side by side as well
-            rs.fire_timer(cloud, "reconcile", copies=governor_copies, timeout=900)
-    rs.settle(cloud, 900, step=60)
+            rs.fire_timer(cloud, "reconcile", copies=governor_copies, wait=False)
+            drain(cloud)
+    advance(cloud, 900, 60)
     for _ in range(3):
-        rs.fire_timer(cloud, "dsw_governor", copies=governor_copies, timeout=900)
-        cloud.advance(60)
-    assert cloud.fc.wait_idle(900)
+        rs.fire_timer(cloud, "dsw_governor", copies=governor_copies, wait=False)
+        drain(cloud)
+        advance(cloud, 60, 60)
     return ids, time.monotonic() - started
 
 
@@ -167,10 +183,11 @@ def phase_faults(cloud: LocalCloud, sdk: Any, calls: rs.CallLog, notices: Notice
     hits = sum(f["hits"] for f in cloud.faults.list())
     calls_total = len(calls.calls)
     cloud.faults.clear()
-    rs.settle(cloud, 600, step=60)  # repairs by reconcile after the faults stop
+    advance(cloud, 600, 60)  # repairs by reconcile after the faults stop
     for _ in range(2):
-        rs.fire_timer(cloud, "dsw_governor")
-        cloud.advance(60)
+        rs.fire_timer(cloud, "dsw_governor", wait=False)
+        drain(cloud)
+        advance(cloud, 60, 60)
     dead = cloud.fc.dead_letters()
     for letter in dead:
         assert letter["attempts"] == 3 and json.loads(letter["event"]), letter
