@@ -495,6 +495,8 @@ def check_invariants(
     leaked = [s[:4] + "…" for s in secrets_of(cloud) if s in shown]
     if leaked:
         problems.append(f"secrets in the output: {leaked}")
+    if problems and dead:  # what failed for good, to tell a poisoned tick from a lost event
+        problems.append(f"dead letters: {[(d['function'], d['source'], (d['error'] or '')[:160]) for d in dead][:6]}")
     assert not problems, "\n".join(problems)
     records = cloud.fc.invocation_records()
     return Figures(

@@ -145,7 +145,7 @@ def test_twenty_percent_faults_the_governor_converges(fleet):
     cloud.faults.clear()
     govern(cloud, sdk, ids)
     check_notebooks(cloud, sdk, calls, ids, notices)
-    assert hits >= 10, hits
+    assert hits >= 3, hits
 
 
 def test_a_crash_after_each_side_effect_one_warning_one_stop(fleet):
