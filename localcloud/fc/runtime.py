@@ -99,6 +99,7 @@ class FcRuntime:
         self._schedules: list[tuple[str, TimerSchedule]] = []
         self._http_instances: dict[str, tuple[threading.Lock, Instance]] = {}
         self._callers: dict[str, list[Instance]] = collections.defaultdict(list)
+        self._callers_lock = threading.Lock()  # not _lock: instances are made while _lock is held
         self.crashes = 0
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -219,14 +220,14 @@ class FcRuntime:
             pythonpath=[str(self.project_dir / "functions"), str(self.project_dir / "shared")],
             on_log=self._on_log,
         )
-        with self._lock:
+        with self._callers_lock:
             self._callers[credential.access_key_id].append(instance)
         return instance
 
     # -- crash faults (the edge asks, see localcloud.core.faults) --------------------------------
     def knows_caller(self, access_key_id: str) -> bool:
         """True when ``access_key_id`` is the credential of one of our function instances."""
-        with self._lock:
+        with self._callers_lock:
             return access_key_id in self._callers
 
     def crash_caller(self, access_key_id: str) -> int:
@@ -234,10 +235,10 @@ class FcRuntime:
 
         Each instance has its own STS credential, so this is the one instance that made the call
         (with ``static_credential`` every instance shares one key: all running ones die)."""
-        with self._lock:
+        with self._callers_lock:
             instances = list(self._callers.get(access_key_id, ()))
         killed = sum(1 for instance in instances if instance.crash())
-        with self._lock:
+        with self._callers_lock:
             self.crashes += killed
         return killed
 
