@@ -144,7 +144,8 @@ def test_twenty_percent_faults_the_governor_converges(fleet):
     hits = sum(f["hits"] for f in cloud.faults.list())
     cloud.faults.clear()
     govern(cloud, sdk, ids)
-    check_notebooks(cloud, sdk, calls, ids, notices)
+    # at most one notice each: a failed write after StopInstance makes the retry find it stopped and stay quiet
+    check_notebooks(cloud, sdk, calls, ids, notices, after_crash=True)
     assert hits >= 3, hits
 
 
