@@ -269,10 +269,10 @@ def main(argv: list[str] | None = None) -> int:
                 print(json.dumps({"crashes": results["crashes"]}), flush=True)
         finally:
             results["seconds"] = round(time.monotonic() - started, 1)
+            Path(args.output).write_text(json.dumps(results, indent=2) + "\n")  # what was measured, even on failure
             calls.uninstall()
             cloud.stop()
             server.stop()
-    Path(args.output).write_text(json.dumps(results, indent=2) + "\n")
     failures = [f for k, v in results.get("crashes", {}).items() if isinstance(v, dict) for f in v["failures"]]
     print(json.dumps({"seconds": results["seconds"], "crash_failures": failures}, indent=2))
     return 1 if failures else 0
