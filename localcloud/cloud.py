@@ -118,6 +118,7 @@ class LocalCloud:
             faults=self.faults,
             functions=self.fc,
             on_request=self._record_call,
+            crash_target=self.fc,
         )
         self._server: ThreadedServer | None = None
         self.services: dict[str, Any] = {}

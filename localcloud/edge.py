@@ -6,6 +6,11 @@
 * a request with ``x-acs-version`` → the POP product registered for that version (its ACS3
   signature is verified first);
 * anything else → OSS (which checks its own signatures and answers in XML).
+
+After a routed call the request's environ names it: ``localcloud.service``,
+``localcloud.operation`` and ``localcloud.caller`` (the signing access key id), for
+``on_request`` hooks; a successful call by a function instance then goes past the crash faults
+(:meth:`~.core.faults.FaultInjector.crash_due`), which may kill that instance (``crash_target``).
 """
 
 from __future__ import annotations
@@ -28,6 +33,14 @@ log = logging.getLogger("localcloud.edge")
 
 class Handler(Protocol):
     def handle(self, request: Request) -> Response: ...
+
+
+class CrashTarget(Protocol):
+    """Who can kill the function instance behind an access key (the local FC runtime)."""
+
+    def knows_caller(self, access_key_id: str) -> bool: ...
+
+    def crash_caller(self, access_key_id: str) -> int: ...
 
 
 class PopHandler(Protocol):
@@ -56,6 +69,7 @@ class Edge:
         faults: FaultInjector | None = None,
         functions: Handler | None = None,
         on_request: Callable[[Request, Response], None] | None = None,
+        crash_target: CrashTarget | None = None,
     ) -> None:
         self.oss = oss
         self.pop_services = dict(pop_services)
@@ -65,6 +79,7 @@ class Edge:
         self.functions = functions
         self.mounts: dict[str, Handler] = {}
         self.on_request = on_request
+        self.crash_target = crash_target
 
     def mount(self, prefix: str, handler: Handler) -> None:
         """Serve every request under ``prefix`` (not a POP call) with ``handler`` (e.g. the EAS gateway)."""
@@ -73,6 +88,7 @@ class Edge:
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         request = Request(environ)
         response = self.dispatch(request)
+        self._maybe_crash(request, response)
         if self.on_request is not None:
             self.on_request(request, response)
         return response(environ, start_response)
@@ -95,7 +111,7 @@ class Edge:
                     "InvalidVersion", f"Specified parameter Version is not valid: {version}", status=400
                 )
             raw_path, raw_query = raw_path_and_query(request.environ)
-            acs3.verify(
+            caller = acs3.verify(
                 method=request.method,
                 raw_path=raw_path,
                 raw_query=raw_query,
@@ -104,7 +120,9 @@ class Edge:
                 credentials=self.credentials,
             )
             action = request.headers.get("x-acs-action")
-            injected = self.faults.check(service.name, action or "*")
+            request.environ.update({"localcloud.service": service.name, "localcloud.operation": action or "*",
+                                    "localcloud.caller": caller})
+            injected = self.faults.check(service.name, action or "*", request.path)
             if injected is not None:
                 raise injected
             return service.handle(request, action)
@@ -113,3 +131,14 @@ class Edge:
         except Exception:  # an emulator bug must reach the client as a 500, and the log
             log.error("unhandled error in POP request %s %s\n%s", request.method, request.path, traceback.format_exc())
             return error_response(ServiceError("InternalError", "localcloud internal error", status=500))
+
+    def _maybe_crash(self, request: Request, response: Response) -> None:
+        """Kill the calling function instance if a crash fault is due for this successful call."""
+        target, environ = self.crash_target, request.environ
+        caller = environ.get("localcloud.caller")
+        if target is None or not caller or response.status_code >= 400 or not target.knows_caller(caller):
+            return
+        if self.faults.crash_due(environ["localcloud.service"], environ["localcloud.operation"], request.path):
+            log.info("crash fault: killing the instance behind %s after %s %s", caller,
+                     environ["localcloud.operation"], request.path)
+            target.crash_caller(caller)

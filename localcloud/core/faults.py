@@ -14,6 +14,17 @@ Example
 True
 >>> faults.check("oss", "PutObject") is None
 True
+
+A crash fault lets the call succeed, then kills the function instance that made it, before the
+answer reaches it (the edge asks :meth:`FaultInjector.crash_due` after a successful call): a
+crash between a side effect and whatever the function would have done next. ``skip`` lets the
+first N matching calls through, so a crash can be placed after the Nth one:
+
+>>> fid = faults.add(Fault(service="oss", operation="PutObject", path_contains="/runs/", crash=True, skip=1, count=1))
+>>> [faults.crash_due("oss", "PutObject", "/b/.autopilot/runs/demo/r/0.json") for _ in range(3)]
+[False, True, False]
+>>> faults.check("oss", "PutObject", "/b/.autopilot/runs/x") is None   # crash faults never fail a call
+True
 """
 
 from __future__ import annotations
@@ -35,7 +46,12 @@ class Fault:
     * ``error_rate`` (0-1): fail with ``error_code``/``status``;
     * ``throttle_rate`` (0-1): fail with 503 ``Throttling`` and ``x-acs-retry-after`` (ms);
     * ``latency_ms``: added before the operation (every matching call);
-    * ``count``: apply to the next N matching calls only (rates are then ignored: each fails).
+    * ``count``: apply to the next N matching calls only (rates are then ignored: each fails);
+    * ``skip``: let the first N matching calls through untouched (the fault applies after them);
+    * ``path_contains``: match only calls whose request path contains this (an OSS key, an EAS
+      service name, …);
+    * ``crash``: the call succeeds, then the function instance that made it is killed before
+      it sees the answer (see :meth:`FaultInjector.crash_due`; the rates are ignored).
     """
 
     service: str = "*"
@@ -48,6 +64,9 @@ class Fault:
     retry_after_ms: int = 100
     latency_ms: float = 0.0
     count: int | None = None
+    skip: int = 0
+    path_contains: str = ""
+    crash: bool = False
     id: int = 0
     hits: int = 0
 
@@ -58,11 +77,24 @@ class Fault:
                 raise ValueError(f"{name} must be within [0, 1], got {value}")
         if self.count is not None and self.count < 0:
             raise ValueError(f"count must be >= 0, got {self.count}")
+        if self.skip < 0:
+            raise ValueError(f"skip must be >= 0, got {self.skip}")
         if not 400 <= self.status <= 599:
             raise ValueError(f"status must be an HTTP error status, got {self.status}")
 
-    def matches(self, service: str, operation: str) -> bool:
-        return self.service in ("*", service) and self.operation in ("*", operation)
+    def matches(self, service: str, operation: str, path: str = "") -> bool:
+        return (
+            self.service in ("*", service)
+            and self.operation in ("*", operation)
+            and (not self.path_contains or self.path_contains in path)
+        )
+
+    def _skipped(self) -> bool:
+        """Consume one of the calls to let through; True when this call is one of them."""
+        if self.skip > 0:
+            self.skip -= 1
+            return True
+        return False
 
 
 class FaultInjector:
@@ -92,16 +124,16 @@ class FaultInjector:
         with self._lock:
             return [dataclasses.asdict(f) for f in self._faults.values()]
 
-    def check(self, service: str, operation: str) -> ServiceError | None:
+    def check(self, service: str, operation: str, path: str = "") -> ServiceError | None:
         """Sleep for any latency, then return the error to answer with (or None)."""
         latency = 0.0
         error: ServiceError | None = None
         with self._lock:
             for fault in list(self._faults.values()):
-                if not fault.matches(service, operation):
+                if fault.crash or not fault.matches(service, operation, path):
                     continue
                 latency += fault.latency_ms
-                if error is not None:
+                if error is not None or fault._skipped():
                     continue
                 if fault.count is not None:
                     if fault.count == 0:
@@ -118,6 +150,24 @@ class FaultInjector:
         if latency:
             time.sleep(latency / 1000)
         return error
+
+    def crash_due(self, service: str, operation: str, path: str = "") -> bool:
+        """After a successful call by a function instance: should that instance be killed now?
+
+        Each matching crash fault counts the call (``skip`` first, then ``count``); without a
+        ``count`` every matching call after the skipped ones crashes its caller.
+        """
+        with self._lock:
+            for fault in list(self._faults.values()):
+                if not fault.crash or not fault.matches(service, operation, path) or fault._skipped():
+                    continue
+                if fault.count is not None:
+                    if fault.count == 0:
+                        continue
+                    fault.count -= 1
+                fault.hits += 1
+                return True
+        return False
 
     @staticmethod
     def _error(fault: Fault, *, throttle: bool) -> ServiceError:

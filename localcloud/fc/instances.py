@@ -121,7 +121,7 @@ class Instance:
                 self.kill()
                 return InvokeResult(ok=False, error_type="InstanceCrashed", error=str(exc), cold_start=cold)
             if line is None:
-                code = self._proc.wait()
+                code = self._proc.wait() if self._proc is not None else -9
                 self._proc = None
                 return InvokeResult(ok=False, error_type="InstanceCrashed", error=f"instance exited with code {code}", cold_start=cold)
             answer = json.loads(line)
@@ -130,6 +130,16 @@ class Instance:
                 error=answer.get("error"), traceback=answer.get("traceback"),
                 duration_ms=answer.get("duration_ms", 0.0), cold_start=cold,
             )
+
+    def crash(self) -> bool:
+        """Kill the worker process as a crash would (the invocation it is serving, if any, ends
+        as ``InstanceCrashed``); the next invocation cold-starts a new one. True if it was running."""
+        proc = self._proc
+        if proc is None or proc.poll() is not None:
+            return False
+        proc.kill()
+        proc.wait(timeout=5)
+        return True
 
     def kill(self) -> None:
         proc, self._proc = self._proc, None

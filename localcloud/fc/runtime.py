@@ -98,6 +98,9 @@ class FcRuntime:
         self.dropped = 0
         self._schedules: list[tuple[str, TimerSchedule]] = []
         self._http_instances: dict[str, tuple[threading.Lock, Instance]] = {}
+        self._callers: dict[str, list[Instance]] = collections.defaultdict(list)
+        self._callers_lock = threading.Lock()  # not _lock: instances are made while _lock is held
+        self.crashes = 0
 
     # -- lifecycle ---------------------------------------------------------------------------
     def project_env(self) -> dict[str, str]:
@@ -210,13 +213,34 @@ class FcRuntime:
 
     def _instance(self, spec: syaml.FunctionSpec) -> Instance:
         credential = self.static_credential or self.credentials.issue_sts()
-        return Instance(
+        instance = Instance(
             spec.name,
             env=self.function_env(spec, credential),
             cwd=str(self.project_dir),
             pythonpath=[str(self.project_dir / "functions"), str(self.project_dir / "shared")],
             on_log=self._on_log,
         )
+        with self._callers_lock:
+            self._callers[credential.access_key_id].append(instance)
+        return instance
+
+    # -- crash faults (the edge asks, see localcloud.core.faults) --------------------------------
+    def knows_caller(self, access_key_id: str) -> bool:
+        """True when ``access_key_id`` is the credential of one of our function instances."""
+        with self._callers_lock:
+            return access_key_id in self._callers
+
+    def crash_caller(self, access_key_id: str) -> int:
+        """Kill the running instance(s) signing with ``access_key_id``; how many were killed.
+
+        Each instance has its own STS credential, so this is the one instance that made the call
+        (with ``static_credential`` every instance shares one key: all running ones die)."""
+        with self._callers_lock:
+            instances = list(self._callers.get(access_key_id, ()))
+        killed = sum(1 for instance in instances if instance.crash())
+        with self._callers_lock:
+            self.crashes += killed
+        return killed
 
     def _context(self, spec: syaml.FunctionSpec, request_id: str) -> dict[str, Any]:
         return {
@@ -364,5 +388,6 @@ class FcRuntime:
             "invocations": len(self._records),
             "dead_letters": len(self.dead_letters()),
             "dropped_deliveries": self.dropped,
+            "crashes": self.crashes,
             "timers": [{"function": fn, "trigger": s.trigger.name, "cron": s.trigger.cron} for fn, s in self._schedules],
         }

@@ -106,8 +106,10 @@ class OssService:
         try:
             req = OssRequest(request, request_id)
             host_id = f"{req.bucket}.{host_id}" if req.bucket else host_id
-            route = self._route(req)
-            injected = self.faults.check(self.name, route.operation)
+            route, caller = self._route(req)
+            request.environ.update({"localcloud.service": self.name, "localcloud.operation": route.operation,
+                                    "localcloud.caller": caller})
+            injected = self.faults.check(self.name, route.operation, request.path)
             if injected is not None:
                 raise injected
             response: Response = getattr(self.responses, route.action)(req)
@@ -120,11 +122,12 @@ class OssService:
         response.headers["x-oss-request-id"] = request_id
         return response
 
-    def _route(self, req: OssRequest) -> Route:
-        """The request's route, once its caller is authenticated (a routing error comes after an
-        authentication error, so an unsigned call to anything is ``AccessDenied``). An unsigned
-        call is served when the bucket's or object's ACL grants it to anyone."""
+    def _route(self, req: OssRequest) -> tuple[Route, str]:
+        """The request's route and caller (access key id; ``""`` when anonymous), once authenticated
+        (a routing error comes after an authentication error, so an unsigned call to anything is
+        ``AccessDenied``). An unsigned call is served when the bucket's or object's ACL grants it to anyone."""
         signed = req.signed()
+        caller = ""
         try:
             route = match_route(req.method, req.shape, req.params, req.headers)
         except ServiceError as unroutable:
@@ -136,10 +139,10 @@ class OssService:
             fields = req.form_fields()
             unsigned = "ossaccesskeyid" not in fields and "x-oss-signature-version" not in fields
             if not (unsigned and self.backend.anonymous_allowed(route.operation, req.bucket, "")):
-                self.authenticator.authenticate_form(fields)
+                caller = self.authenticator.authenticate_form(fields)
         elif not (is_anonymous(signed) and self.backend.anonymous_allowed(route.operation, req.bucket, req.key)):
-            self.authenticator.authenticate(signed, now=self.clock.now())
-        return route
+            caller = self.authenticator.authenticate(signed, now=self.clock.now())
+        return route, caller
 
     def reset(self) -> None:
         """Forget every bucket, object, upload and lifecycle rule (and the faults, unless shared)."""

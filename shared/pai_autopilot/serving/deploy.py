@@ -24,13 +24,12 @@ resumes it — and DescribeService before CreateService keeps that to one servic
 
 from __future__ import annotations
 
-import contextlib
 from typing import Any, Literal
 
 from ..ledger import LedgerConflict, Record
 from ..log import get_logger
 from ..notify import Notification, notify
-from ..rollout.state import RolloutSpec, open_rollout, open_rollout_of, rollout_id
+from ..rollout.state import RolloutSpec, ensure_indexed, open_rollout, open_rollout_of, rollout_id
 from ..runtime import Runtime
 from . import eas, index
 from .gates import check_capacity, decide_on_open_rollout, evaluate
@@ -200,13 +199,16 @@ def deploy_canary(rt: Runtime, mv: ModelVersion, head: Record, metrics: dict[str
         gate_values["resource_group"] = {"passed": group.passed, "reason": group.reason, **group.values}
         if not group.passed:
             return _settle(rt, mv, head, "refused", group.reason, "capacity_refused", **gate_values)
-    _svc, created = eas.ensure_service(rt, _config(rt, mv), labels=labels(mv))
-    eas.release(rt, mv.service, 0)  # no traffic until the rollout controller gives it some
+    svc, created = eas.ensure_service(rt, _config(rt, mv), labels=labels(mv))
+    if created or svc.get("Weight") != 0:  # a resumed invocation may have set it already
+        eas.release(rt, mv.service, 0)  # no traffic until the rollout controller gives it some
     spec_r = RolloutSpec(pipeline=mv.pipeline, version=mv.version, group=mv.group, canary_service=mv.service,
                          stable_service=stable.service, stable_version=stable.version, run_id=head.data.get("run_id"),
                          model_uri=mv.model_uri)
-    with contextlib.suppress(LedgerConflict):  # LedgerConflict: opened by the invocation we are resuming
+    try:
         open_rollout(rt.ledger, spec_r, correlation_id=mv.run_id, by=rt.request_id)
+    except LedgerConflict:  # opened by the invocation we are resuming, which may have died before indexing it
+        ensure_indexed(rt.ledger, mv.pipeline, rollout_id(mv.pipeline, mv.version))
     reason = f"canary {mv.service} at weight 0 in group {mv.group} beside stable {stable.service}"
     outcome = _settle(rt, mv, head, "canary", reason, "canary_created", rollout_id=rollout_id(mv.pipeline, mv.version),
                       created=created, **gate_values)

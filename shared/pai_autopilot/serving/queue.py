@@ -17,17 +17,23 @@ from typing import Any
 from ..ledger import LedgerConflict
 from ..log import get_logger
 from ..notify import Notification, notify
-from ..rollout.state import advance, open_rollout_of, read_head
+from ..rollout.state import advance, open_rollout_of, read_head, rollout_id
 from ..runtime import Runtime
 from . import eas, index
 from .versions import version_of
 
 
+def _interrupted(record: Any) -> bool:
+    """A dequeue that did not finish (its invocation failed or died after the claim): resumable."""
+    return record.state == "claimed" and bool(record.data.get("dequeued"))
+
+
 def next_queued(rt: Runtime, pipeline: str) -> str | None:
-    """The model id of the oldest queued version of ``pipeline`` still in state ``queued`` (stale hints dropped)."""
+    """The model id of the oldest queued version of ``pipeline`` still in state ``queued``, or dequeued by a
+    start that did not finish (stale hints dropped)."""
     for model in index.queued(rt.ledger, pipeline):
         record = rt.ledger.latest(f"models/{pipeline}/{model}")
-        if record is not None and record.state == "queued":
+        if record is not None and (record.state == "queued" or _interrupted(record)):
             return model
         index.clear_queued(rt.ledger, pipeline, model)
     return None
@@ -36,7 +42,7 @@ def next_queued(rt: Runtime, pipeline: str) -> str | None:
 def start_queued(rt: Runtime, pipeline: str) -> dict[str, Any] | None:
     """Start the oldest queued version if nothing holds the pipeline (no open rollout, no first
     version deploying); returns its outcome (see :func:`~.deploy.proceed`), or None."""
-    if open_rollout_of(rt.ledger, pipeline) or index.deploying(rt.ledger, pipeline):
+    if index.deploying(rt.ledger, pipeline):
         return None
     model = next_queued(rt, pipeline)
     if model is None:
@@ -46,14 +52,22 @@ def start_queued(rt: Runtime, pipeline: str) -> dict[str, Any] | None:
     entity = f"models/{pipeline}/{model}"
     record = rt.ledger.latest(entity)
     assert record is not None
-    try:
-        head = rt.ledger.append(entity, "claimed", {**record.data, "dequeued": True}, after=record, by=rt.request_id)
-    except LedgerConflict:
-        return None  # someone else started it
-    index.clear_queued(rt.ledger, pipeline, model)
+    rollout = open_rollout_of(rt.ledger, pipeline)
+    if rollout is not None and not (_interrupted(record) and rollout == rollout_id(pipeline, record.data["version"])):
+        return None  # another version's rollout holds the pipeline (its own: an interrupted start, resumed below)
+    if _interrupted(record):
+        head = record  # its index entry stays until an outcome is recorded: resume it
+    else:
+        try:
+            head = rt.ledger.append(entity, "claimed", {**record.data, "dequeued": True}, after=record, by=rt.request_id)
+        except LedgerConflict:
+            return None  # someone else started it
     mv = version_of(rt.config, pipeline, record.data["version"], rt.bucket_name)
     get_logger(correlation_id=model).info("queued version started", version=mv.version)
-    return proceed(rt, mv, head)
+    outcome = proceed(rt, mv, head)  # raises (FC/next tick retries) with the index entry still in place
+    if outcome.get("outcome") != "queued":  # queued again: proceed wrote its own, newer entry
+        index.clear_queued(rt.ledger, pipeline, model)
+    return outcome
 
 
 def supersede(rt: Runtime, pipeline: str, *, by_version: str) -> str | None:
