@@ -202,6 +202,12 @@ SCENARIOS: dict[str, FunctionScenario] = {
         ("StopInstance",), ("notebooks",),
         "native culler on every instance (overlapping ticks may both set it: checked as state, one culler); "
         "idle → one warning (ledger warned) → one stop (stopping, StopInstance, stopped)"),
+    "webhook": FunctionScenario(
+        "signed HTTP requests (FC HTTP trigger); driven in tests/e2e/test_webhook*.py, not by this suite's flows",
+        ("ReleaseService",), (),
+        "a replayed nonce is refused (401 replayed) and a repeated rollout command is a no-op "
+        "(test_webhook.py forgery cases, test_webhook_rollouts.py repeats); no crash points of its own: "
+        "its side effects are rollout.control's, whose crash safety is the canary's intents"),
 }
 
 

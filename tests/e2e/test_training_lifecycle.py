@@ -82,8 +82,12 @@ def test_preempted_twice_resumes_from_the_newest_complete_checkpoint(project_clo
     assert len(jobs) == 3, [(j.display_name, j.status) for j in jobs]
     records = run_records(sdk, "v2")
     # a resubmission is the record that names a new job (status not yet known)
-    resubmits = [r for r in records if r["data"].get("previous_job_id") and r["data"].get("status") is None]
+    resubmits = [r for r in records if r["state"] == "submitted" and r["data"].get("previous_job_id")
+                 and r["data"].get("status") is None]
     assert [r["data"]["attempts"] for r in resubmits] == [2, 3]
+    # each recorded first as an intent (the compare-and-set), then with its job
+    intents = [r for r in records if r["state"] == "resubmitting"]
+    assert [(r["data"]["attempts"], r["seq"] + 1) for r in intents] == [(r["data"]["attempts"], r["seq"]) for r in resubmits]
     assert all(r["data"]["resume_from"].endswith("/step-30/") for r in resubmits)
     assert [r["data"]["spot"] for r in resubmits] == [True, True]  # within the preemption budget
     assert records[-1]["state"] in TRAINED
@@ -147,7 +151,8 @@ def test_budget_exhausted_falls_back_to_on_demand(project_cloud, sdk, notices):
     run_for(project_cloud, 600, step=10)
     jobs = dlc_jobs(sdk)
     assert len(jobs) == 4, [(j.display_name, j.status) for j in jobs]
-    resubmits = [r for r in run_records(sdk, "od1") if r["data"].get("previous_job_id") and r["data"].get("status") is None]
+    resubmits = [r for r in run_records(sdk, "od1") if r["state"] == "submitted" and r["data"].get("previous_job_id")
+                 and r["data"].get("status") is None]
     assert [r["data"]["spot"] for r in resubmits] == [True, True, False]
     last = sdk.dlc.get_job(jobs[-1].job_id, models.GetJobRequest()).body
     assert not last.job_specs[0].use_spot_instance and last.status == "Succeeded"

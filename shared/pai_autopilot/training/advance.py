@@ -127,7 +127,7 @@ def advance_listed(rt: Runtime, entity: str, head: Record, item: dict[str, Any] 
     is ``noop`` that is the answer (no GetJob); any other decision is made again on a fresh GetJob
     (pods, full reason) and applied. Without an item, GetJob as usual."""
     pipeline = rt.config.pipelines.get(head.data.get("pipeline", ""))
-    if item is None or pipeline is None or not head.data.get("job_id"):
+    if item is None or pipeline is None or not head.data.get("job_id") or head.state == "resubmitting":
         return advance_run(rt, entity, head=head)
     job = job_view(item, max_running_minutes=pipeline.training.max_running_minutes)
     decision = decide_on_job_status(run_view(head), job, RetryPolicy.from_training(pipeline.training), now=rt.now())
@@ -151,6 +151,8 @@ def advance_run(
 
     log = get_logger(entity=entity)
     latest = head if head is not None else rt.ledger.latest(entity)
+    if latest is not None and latest.state == "resubmitting":
+        return _resume_resubmit(rt, entity, latest)
     if latest is None or not latest.data.get("job_id"):
         return {"outcome": "noop", "entity": entity, "reason": "no job recorded for this run"}
     pipeline = rt.config.pipelines.get(latest.data.get("pipeline", ""))
@@ -189,6 +191,25 @@ def advance_run(
     return result
 
 
+def _resume_resubmit(rt: Runtime, entity: str, intent: Record) -> dict[str, Any]:
+    """A recorded resubmission whose job is not recorded yet: finish it when it is ours (an FC retry
+    of the same request) or its owner's lease ran out; otherwise leave it to its owner."""
+    from . import slots
+
+    result: dict[str, Any] = {"outcome": "noop", "entity": entity, "job_id": intent.data.get("previous_job_id"),
+                              "reason": f"another invocation is resubmitting as {intent.data.get('resubmit_as')}"}
+    if intent.by != rt.request_id and rt.now() - intent.at < RESUBMIT_LEASE_S:
+        return result
+    try:
+        record = finish_resubmit(rt, entity, intent, result)
+    except LedgerConflict:
+        slots.index_head(rt.ledger, rt.ledger.latest(entity), entity)
+        return result
+    slots.index_head(rt.ledger, record)
+    result.update(outcome="resubmit", reason=f"resubmission {intent.data.get('resubmit_as')} finished")
+    return result
+
+
 def _apply(
     rt: Runtime, entity: str, latest: Record, job: JobView, decision: Decision, result: dict[str, Any], pods: list[str]
 ) -> Record:
@@ -207,17 +228,34 @@ def _apply(
         except Exception as exc:
             raise classify_sdk_error(exc, "StopJob") from exc
         return rt.ledger.append(entity, decision.next_state or "stopping", data, after=latest, by=rt.request_id)
-    # resubmit
+    # resubmit: record the intent first (the compare-and-set: of two invocations deciding the same
+    # resubmission, one goes on), then create the attempt's job under its deterministic name, then record it
     attempt = int(latest.data.get("attempts", 1)) + 1
-    dataset = DatasetVersion.from_run_data(latest.data, rt.bucket_name)
     resume_from = find_resume_point(rt.clients.bucket(rt.bucket_name), latest.data["checkpoint_uri"]) or ""
     run = entity.rsplit("/", 1)[-1]
-    new_job, _existed = ensure_job(
-        rt, dataset, run, since=latest.at, display_name=f"{run}-a{attempt}", resume_from=resume_from, spot=decision.spot,
-    )
-    data.update(job_id=new_job, attempts=attempt, spot=bool(decision.spot), resume_from=resume_from, status=None,
+    data.update(attempts=attempt, spot=bool(decision.spot), resume_from=resume_from, status=None,
                 preemptions=int(latest.data.get("preemptions", 0)) + (1 if decision.preempted else 0),
-                previous_job_id=job.job_id)
-    record = rt.ledger.append(entity, decision.next_state or "submitted", data, after=latest, by=rt.request_id)
-    result.update(new_job_id=new_job, resume_from=resume_from)
+                previous_job_id=job.job_id, resubmit_as=f"{run}-a{attempt}", resubmit_spot=decision.spot)
+    intent = rt.ledger.append(entity, "resubmitting", data, after=latest, by=rt.request_id)
+    from . import slots
+
+    slots.index_head(rt.ledger, intent)
+    return finish_resubmit(rt, entity, intent, result)
+
+
+#: A ``resubmitting`` record older than this whose owner never recorded the job is taken over
+#: (its owner crashed or gave up); younger, its owner may be creating the job right now.
+RESUBMIT_LEASE_S = 120.0
+
+
+def finish_resubmit(rt: Runtime, entity: str, intent: Record, result: dict[str, Any]) -> Record:
+    """Create (or find, by its deterministic display name) the job a ``resubmitting`` record names,
+    and record it: the run is ``submitted`` again with the new job."""
+    d = intent.data
+    dataset = DatasetVersion.from_run_data(d, rt.bucket_name)
+    run = entity.rsplit("/", 1)[-1]
+    new_job, _existed = ensure_job(rt, dataset, run, since=intent.at, display_name=d["resubmit_as"],
+                                   resume_from=d.get("resume_from") or "", spot=d.get("resubmit_spot"))
+    record = rt.ledger.append(entity, "submitted", {**d, "job_id": new_job}, after=intent, by=rt.request_id)
+    result.update(new_job_id=new_job, resume_from=d.get("resume_from") or "")
     return record

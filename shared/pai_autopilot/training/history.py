@@ -44,8 +44,8 @@ from ..ledger import Ledger, Record
 RUNS_KIND = "runs/"
 
 #: Every state a run's record may carry, in lifecycle order (``runs --state`` accepts these).
-RUN_STATES = ("queued", "claimed", "submitted", "running", "stopping", "waiting_for_model", "failed", "rejected",
-              "skipped")
+RUN_STATES = ("queued", "claimed", "submitted", "running", "stopping", "resubmitting", "waiting_for_model", "failed",
+              "rejected", "skipped")
 
 
 def iso(at: float) -> str:

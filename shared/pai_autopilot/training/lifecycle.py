@@ -63,7 +63,9 @@ TERMINAL_STATUSES = frozenset(s for s, info in STATUS_TABLE.items() if info.term
 _BY_LOWER = {s.lower(): s for s in STATUS_TABLE}
 
 #: Run states in which the run's current job is being watched.
-ACTIVE_RUN_STATES = frozenset({"submitted", "running", "stopping"})
+#: ``resubmitting``: a resubmission recorded (the compare-and-set that lets one invocation create the
+#: next attempt's job), its job not yet recorded; ``advance`` finishes it before deciding anything.
+ACTIVE_RUN_STATES = frozenset({"submitted", "running", "stopping", "resubmitting"})
 
 
 @dataclasses.dataclass(frozen=True)

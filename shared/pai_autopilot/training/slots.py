@@ -36,7 +36,7 @@ import msgspec
 from ..ledger import Ledger, Record
 
 #: States in which a run holds one of its pipeline's ``max_active_runs`` slots.
-ACTIVE_STATES = frozenset({"claimed", "submitted", "running", "stopping"})
+ACTIVE_STATES = frozenset({"claimed", "submitted", "running", "stopping", "resubmitting"})
 RUNS_KIND = "runs/"
 
 
