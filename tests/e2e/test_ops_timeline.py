@@ -78,7 +78,9 @@ def test_the_timeline_lists_every_step_in_order_under_one_correlation_id(project
     preempted = next(i for i, s in enumerate(summaries) if "preempted" in s)
     assert "resume from oss://autopilot-demo/checkpoints/demo/" in summaries[preempted], summaries
     jobs = [e["job_id"] for e in events if e["source"] == "training" and e["job_id"]]
-    assert len(set(jobs)) == 2 and events[preempted]["job_id"] == jobs[-1]  # the resumed attempt's job
+    assert len(set(jobs)) == 2 and events[preempted]["state"] == "resubmitting"  # the intent, before the next job
+    resumed = next(e for e in events[preempted + 1:] if e["source"] == "training")
+    assert resumed["state"] == "submitted" and resumed["job_id"] == jobs[-1]  # the resumed attempt's job
     # each notification sent, where it happened
     notified = [(i, e["summary"].split(":")[0]) for i, e in enumerate(events) if e["source"] == "notification"]
     names = [n for _, n in notified]

@@ -12,7 +12,7 @@ count is read, not locked); the queue then drains normally.
 Example
 -------
 >>> sorted(ACTIVE)
-['claimed', 'running', 'stopping', 'submitted']
+['claimed', 'resubmitting', 'running', 'stopping', 'submitted']
 """
 
 from __future__ import annotations

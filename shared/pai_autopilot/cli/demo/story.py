@@ -153,7 +153,8 @@ class Story:
         if not trained:
             return chapter
         records = [r for e, r in self.narrator.records if e == f"runs/{self.p}/{run_id(self.p, 'v1')}"]
-        resumed = [r["data"] for r in records if r["data"].get("previous_job_id") and r["data"].get("status") is None]
+        resumed = [r["data"] for r in records if r["state"] == "submitted" and r["data"].get("previous_job_id")
+                   and r["data"].get("status") is None]
         jobs = self.world.sdk.dlc.list_jobs(dlc.ListJobsRequest(page_size=100)).body.jobs or []
         chapter.check("preempted once, resubmitted from the newest complete checkpoint",
                       len(resumed) == 1 and str(resumed[0].get("resume_from", "")).endswith("/step-30/"),
