@@ -549,7 +549,11 @@ def crash_points(side_effects: Iterable[Call]) -> list[CrashPoint]:
     seen: collections.Counter[tuple[str, str, str]] = collections.Counter()
     points = []
     for call in side_effects:
-        path = call.path.rsplit("/", 1)[0] + "/" if "/.autopilot/index/" in call.path else call.path  # keys with times
+        # keys with times or random parts in them (indexes, notification audit records) match by their prefix
+        timed = "/.autopilot/index/" in call.path or "/.autopilot/notifications/" in call.path
+        path = call.path.rsplit("/", 1)[0] + "/" if timed else call.path
+        if "/.autopilot/notifications/" in call.path:
+            path = path.rstrip("/").rsplit("/", 1)[0] + "/"  # notifications/<correlation id>/<time>-<event>-<rand>/
         key = (call.service, call.operation, path)
         points.append(CrashPoint(call.service, call.operation, path, seen[key]))
         seen[key] += 1

@@ -154,7 +154,10 @@ def test_local_up_then_a_real_client_upload_yields_one_job():
         assert "--dataset-uri oss://autopilot-demo/datasets/demo/v1/" in jobs[0].user_command
         job = dlc.get_job(jobs[0].job_id, models.GetJobRequest()).body
         assert job.data_sources[0].uri == "oss://autopilot-demo/datasets/demo/v1/"
-        assert sorted(r["outcome"] for r in done) == ["duplicate", "submitted"]
+        # the second delivery creates nothing: a duplicate marker, or (racing the first one's content
+        # fingerprint claim) a conflict the invocation answers as a no-op
+        outcomes = sorted(r["outcome"] for r in done)
+        assert outcomes in (["duplicate", "submitted"], ["noop", "submitted"]), outcomes
     finally:
         server.terminate()
         output, _ = server.communicate(timeout=15)

@@ -220,9 +220,12 @@ def test_a_clock_bound_before_the_next_invocation_still_follows_the_clock(tmp_pa
             return cloud.fc.invocation_records("clocky")[-1]
 
         first = invoke()["result"]
-        cloud.clock.advance(120)
-        record = invoke()
-        assert not record["cold_start"], record  # the same warm instance, its module imported once
+        for _ in range(3):  # until a warm instance answers: its module was imported before the clock moved
+            cloud.clock.advance(120)
+            record = invoke()
+            if not record["cold_start"]:
+                break
+        assert not record["cold_start"], record
         second = record["result"]
         for result in (first, second):
             assert abs(result["bound"] - result["live"]) < 5, result

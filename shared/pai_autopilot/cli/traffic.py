@@ -141,6 +141,30 @@ def run_traffic(
     return summary
 
 
+def _on_clock(url: str, *, port: int, host: str, qps: float, duration: float, concurrency: int, body: bytes,
+              headers: dict[str, str], progress: Any) -> TrafficSummary:
+    """``qps`` requests per clock second, as fast as they go, then the clock one second on."""
+    import requests
+
+    total = TrafficSummary()
+    started = time.perf_counter()
+    per_second = max(1, round(qps))
+    for second in range(max(1, math.ceil(duration))):
+        # a burst of one clock second's requests (the rate is the clock's, not the wall's)
+        burst = run_traffic(url, qps=10_000, duration=per_second / 10_000, concurrency=concurrency or 16, body=body,
+                            headers=headers)
+        total.sent += burst.sent
+        total.latencies_ms.extend(burst.latencies_ms)
+        for status, n in burst.statuses.items():
+            total.statuses[status] = total.statuses.get(status, 0) + n
+        requests.post(f"http://{host}:{port}/_localcloud/clock", json={"advance": 1}, timeout=60)
+        if progress is not None and (second + 1) % 10 == 0:
+            total.elapsed = time.perf_counter() - started
+            progress(float(second + 1), total)
+    total.elapsed = time.perf_counter() - started
+    return total
+
+
 def eas_targets(host: str, port: int) -> list[str]:
     """The EAS services and groups of the localcloud at ``host:port`` (its control API's state)."""
     import requests
@@ -167,6 +191,9 @@ def traffic(
     token: Annotated[str | None, typer.Option(help="Authorization header (the service's AccessToken).")] = None,
     concurrency: Annotated[int, typer.Option(help="Sending threads (0: by rate).", min=0, max=256)] = 0,
     quiet: Annotated[bool, typer.Option(help="No progress lines, only the summary.")] = False,
+    on_clock: Annotated[bool, typer.Option(
+        "--on-clock", help="Fast-forward: send --qps requests per second of localcloud's clock, then move the clock one "
+        "second on (timers on the way fire), for --duration clock seconds; a minute of traffic takes seconds.")] = False,
 ) -> None:
     """Send steady traffic to an EAS service or group on a running localcloud.
 
@@ -192,8 +219,12 @@ def traffic(
         if not quiet:
             typer.echo(f"[{elapsed:5.1f} s] {summary.line()}")
 
-    summary = run_traffic(url, qps=qps, duration=duration, concurrency=concurrency, body=body.encode(),
-                          headers=headers, on_progress=progress)
+    if on_clock:
+        summary = _on_clock(url, port=port, host=host, qps=qps, duration=duration, concurrency=concurrency,
+                            body=body.encode(), headers=headers, progress=None if quiet else progress)
+    else:
+        summary = run_traffic(url, qps=qps, duration=duration, concurrency=concurrency, body=body.encode(),
+                              headers=headers, on_progress=progress)
     typer.echo(f"done in {summary.elapsed:.1f} s: {summary.line()}")
     if summary.statuses.get(ERROR) == summary.completed and summary.completed:
         typer.echo(f"error: no answer from {url}; is localcloud running on port {port}?", err=True)
