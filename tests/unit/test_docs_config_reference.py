@@ -6,27 +6,15 @@ Regenerate with ``make docs`` (``python scripts/gen_config_reference.py --write`
 from __future__ import annotations
 
 import difflib
-import importlib.util
-import sys
-from pathlib import Path
 from typing import Annotated, Literal
 
 import msgspec
 import msgspec.inspect as mi
 from msgspec import Meta
 
-ROOT = Path(__file__).resolve().parents[2]
+from .scripts_support import ROOT, load_script
 
-
-def _script(name: str):
-    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-gen = _script("gen_config_reference")
+gen = load_script("gen_config_reference")
 
 
 def test_configuration_md_is_current() -> None:

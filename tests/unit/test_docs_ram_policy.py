@@ -6,25 +6,14 @@ the missing and extra actions.
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from .scripts_support import ROOT, load_script
 
-
-def _script(name: str):
-    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-ram = _script("ram_policy")
+ram = load_script("ram_policy")
 #: RAM codes whose actions the product's RAM page lists as "all resources" (no resource-level grant).
 ALL_RESOURCES_ONLY = {"paidlc", "paidsw", "cms"}
 
