@@ -166,7 +166,10 @@ def resume(rt: Any, pending: PendingNotice) -> dict[str, Any]:
         return {"state": "done", "reason": "settled meanwhile"}
     try:
         announced = json.loads(body)
-        note = Notification(str(announced["event"]), str(announced["title"]), dict(announced.get("details") or {}))
+        kind = str(announced["state"])
+        if NOTICE_OF.get(kind) != pending.event:
+            raise ValueError(f"a {kind} record announces no {pending.event}")
+        note = Notification(NOTICE_OF[kind], str(announced["title"]), dict(announced.get("details") or {}))
     except (ValueError, KeyError, TypeError):
         ledger.store.delete(pending.key)
         get_logger().warning("notebook notice unreadable, dropped", instance_id=pending.instance_id, key=pending.key)
