@@ -67,3 +67,18 @@ def test_status_costs_the_same_whatever_the_closed_history(cloud, rt):
     assert (demo["newest_run"]["run_id"], demo["run_from"]) == (run_id("demo", "v0"), "stable")
     add_closed_runs(rt, [f"old{i}" for i in range(50, 60)])
     assert requests_of_status(cloud, rt)[0] == idle
+
+
+def test_the_newest_run_is_shown_whatever_its_state_at_a_constant_cost(cloud, rt):
+    # Given a stable version and closed runs, then a retrain claimed last that failed (nothing open)
+    add_closed_runs(rt, ["v0", *[f"old{i}" for i in range(10)]])
+    record_stable(rt.ledger, "demo", version="v0", service="demo_model", reason="first version")
+    entity = run_entity("demo", run_id("demo", "v9"))
+    head = rt.ledger.claim(entity, "claimed", {"pipeline": "demo", "version": "v9"})
+    slots.mark_latest(rt.ledger, "demo", run_id("demo", "v9"))  # what every run's claim writes
+    rt.ledger.append(entity, "failed", {**head.data, "status": "Failed"}, after=head)
+    few, demo = requests_of_status(cloud, rt)
+    # Then status shows that failed run, not the stable version's
+    assert (demo["newest_run"]["run_id"], demo["newest_run"]["state"], demo["run_from"]) == (run_id("demo", "v9"), "failed", "latest")
+    add_closed_runs(rt, [f"old{i}" for i in range(10, 50)])
+    assert requests_of_status(cloud, rt)[0] == few

@@ -6,11 +6,10 @@ open-rollout index, one head read per open rollout, and per pipeline: the stable
 one GET), one listing each of the active- and queued-run indexes, the records of each active run and
 of the run shown. The cost follows open work, never the number of runs ever recorded (DESIGN.md §2.7).
 
-The run shown is the pipeline's newest *open* run (active or queued; the one claimed last), else the
-run of the version its open rollout is releasing, else the run of its stable version
-(``run_from``: ``open``, ``rollout`` or ``stable``). A run that closed without producing the stable
-version (a failed retrain, say) is not shown once nothing is open: ``pai-autopilot runs`` lists
-every run.
+The run shown is the pipeline's newest run, whatever its state: the one ``index/latest/<pipeline>``
+names (written at every run's claim; ``run_from``: ``latest``). For a ledger from before that entry
+existed: the newest *open* run (active or queued), else the run of the version its open rollout is
+releasing, else the run of its stable version (``open``, ``rollout`` or ``stable``).
 
 Example
 -------
@@ -100,8 +99,13 @@ def shown_run(ledger: Any, pipeline: str, *, rollout_version: str | None, stable
     rollout releases, else the stable version's run (see the module docstring)."""
     from ..training.history import summarize
     from ..training.runs import run_entity, run_id
+    from ..training.slots import latest_run
 
-    newest = newest_open_run(ledger, pipeline)
+    latest = latest_run(ledger, pipeline)
+    records = ledger.history(run_entity(pipeline, latest)) if latest else []
+    if records:
+        return summarize(records), "latest"
+    newest = newest_open_run(ledger, pipeline)  # a ledger from before index/latest/ existed
     if newest is not None:
         return newest, "open"
     for source, version in (("rollout", rollout_version), ("stable", stable_version)):

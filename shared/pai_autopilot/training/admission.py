@@ -77,6 +77,9 @@ def _settle_head(
         latest = rt.ledger.latest(entity)
         return RunOutcome("duplicate", run, dataset.pipeline, dataset.version,
                           reason=f"run already {latest.state if latest else 'claimed'}"), latest
+    from .slots import mark_latest
+
+    mark_latest(rt.ledger, dataset.pipeline, run)
     event = {"rejected": "run_rejected", "queued": "run_queued"}.get(state, "run_skipped")
     notify(rt.config.notifications, Notification(event, f"{event.replace('_', ' ')}: {run}", {"version": dataset.version, "reason": reason}),
            ledger=rt.ledger, correlation_id=run)

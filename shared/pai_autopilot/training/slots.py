@@ -109,6 +109,22 @@ def at_limit(ledger: Ledger, pipeline: str, limit: int, *, own: str | None = Non
     return sum(run != own for run in active_runs(ledger, pipeline, limit=limit + 1)) >= limit
 
 
+def mark_latest(ledger: Ledger, pipeline: str, run: str) -> None:
+    """Name ``run`` as the pipeline's newest (just claimed) run: ``index/latest/<pipeline>``, so
+    ``status`` finds it with one GET whatever the number of runs ever recorded."""
+    ledger.store.put(f"{ledger.prefix}index/latest/{pipeline}", msgspec.json.encode({"run": run}))
+
+
+def latest_run(ledger: Ledger, pipeline: str) -> str | None:
+    """The run :func:`mark_latest` named last for ``pipeline`` (None: none since it was introduced)."""
+    body = ledger.store.read(f"{ledger.prefix}index/latest/{pipeline}")
+    try:
+        run = msgspec.json.decode(body)["run"] if body else None
+    except (msgspec.DecodeError, KeyError, TypeError):
+        return None
+    return run if isinstance(run, str) and run else None
+
+
 def over_limit(ledger: Ledger, pipeline: str, limit: int) -> bool:
     """True when ``pipeline`` has more than ``limit`` active entries: the check a run makes *after*
     writing its own entry (see :mod:`.queue`). One listing of at most ``limit + 2`` keys."""

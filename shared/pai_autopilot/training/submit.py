@@ -104,6 +104,9 @@ def submit_run(
     try:
         record = ledger.claim(entity, "claimed", data, correlation_id=run, by=rt.request_id)
         log.info("run claimed", entity=entity)
+        from .slots import mark_latest
+
+        mark_latest(ledger, dataset.pipeline, run)
     except LedgerConflict:
         owned = _wait_or_take_over(rt, entity, data, wait_seconds, poll_seconds, log)
         if isinstance(owned, RunOutcome):
