@@ -118,9 +118,13 @@ def test_retrain_through_the_webhook_is_recorded_with_who_and_why(hook, project_
     assert again.status_code == 200 and again.json()["outcome"] == "noop" and len(dlc_jobs(sdk)) == 1
     # a forced retrain needs a reason, then starts a second run recorded as forced by the key
     assert code(hook.call("POST", "/v1/retrain", {"pipeline": "demo", "version": "v5", "force": True})) == "invalid"
-    forced = hook.call("POST", "/v1/retrain", {"pipeline": "demo", "version": "v5", "force": True, "reason": "new labels"})
+    forced = hook.call("POST", "/v1/retrain", {"pipeline": "demo", "version": "v5", "force": True, "reason": "new labels",
+                                               "now": True})  # now: past max_active_runs (1), v5's run still active
     assert forced.status_code == 202 and forced.json()["run_id"] == retrain_run_id("demo", "v5", 1), forced.text
     assert len(dlc_jobs(sdk)) == 2
+    # without now, a forced retrain at max_active_runs waits in the queue
+    waits = hook.call("POST", "/v1/retrain", {"pipeline": "demo", "version": "v5", "force": True, "reason": "again"})
+    assert (waits.status_code, waits.json()["outcome"]) == (202, "queued") and len(dlc_jobs(sdk)) == 2, waits.text
     run_for(project_cloud, 10)
     shown = hook.call("GET", f"/v1/runs/{retrain_run_id('demo', 'v5', 1)}").json()
     assert shown["run"]["forced"] and shown["run"]["requested_by"] == "webhook:ci"

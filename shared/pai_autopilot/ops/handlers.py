@@ -84,17 +84,19 @@ def _pipeline(call: Call, name: str) -> None:
 
 
 def retrain(call: Call) -> dict[str, Any]:
-    """``POST /v1/retrain`` ``{"pipeline", "version", "force"?, "reason"?}``."""
+    """``POST /v1/retrain`` ``{"pipeline", "version", "force"?, "reason"?, "now"?}``: a forced run queues
+    while the pipeline is at ``max_active_runs``, unless ``now`` (as ``retrain --force [--now]``)."""
     from .retrain import MarkerMissing, retrain_version
 
-    data = body_fields(call.request.body, str_fields=("pipeline", "version", "reason"), bool_fields=("force",))
+    data = body_fields(call.request.body, str_fields=("pipeline", "version", "reason"), bool_fields=("force", "now"))
     for name in ("pipeline", "version"):
         if not data.get(name):
             raise InvalidInputError(f"'{name}' is required: send {{\"pipeline\": …, \"version\": …}}")
     force = bool(data.get("force"))
     reason = _reason(data, required=force, what="a forced retrain")
     try:
-        result = retrain_version(call.rt, data["pipeline"], data["version"], actor=call.actor, force=force, reason=reason)
+        result = retrain_version(call.rt, data["pipeline"], data["version"], actor=call.actor, force=force, reason=reason,
+                                 queue_at_capacity=not data.get("now"))
     except MarkerMissing as exc:
         raise InvalidInputError(f"{exc} (write the marker, or send force: true with a reason)") from None
     status = {"submitted": 202, "queued": 202, "rejected": 422}.get(result.get("outcome", ""), 200)

@@ -115,14 +115,15 @@ def _submit(rt: Any, dataset: Any, run: str, claim: dict[str, Any], *, force: bo
     from ..training.runs import run_entity
     from ..training.submit import submit_run
 
-    if queue and rt.ledger.latest(run_entity(dataset.pipeline, run)) is None:
+    fresh = queue and rt.ledger.latest(run_entity(dataset.pipeline, run)) is None  # (a retry resumes its claim)
+    if fresh:
         from ..training.queue import at_capacity
 
         if at_capacity(rt, dataset.pipeline):
             from ..training.admission import enqueue
 
             return enqueue(rt, dataset, "", run=run, claim=claim)
-    return submit_run(rt, dataset, run=run, claim=claim)
+    return submit_run(rt, dataset, run=run, claim=claim, within_limit=fresh)
 
 
 def _job_plan(rt: Any, dataset: Any, run: str) -> dict[str, Any]:
