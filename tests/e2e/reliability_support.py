@@ -570,6 +570,8 @@ class Flow:
     run: Callable[[Any, Any], None]
     datasets: tuple[str, ...] = ()
     models: tuple[str, ...] = ()
+    #: More to assert once the flow ran (e.g. a rollout's final phase and weights): raises AssertionError
+    converged: Callable[[Any, Any], None] | None = None
 
 
 V1_METRICS = {"accuracy": 0.80, "loss": 0.50}
@@ -669,6 +671,8 @@ def run_with_crash(cloud: Any, sdk: Any, calls: CallLog, flow: Flow, point: Cras
     assert cloud.fc.wait_idle(120)
     cloud.faults.clear()
     check_invariants(cloud, sdk, calls, datasets=flow.datasets, models=flow.models)
+    if flow.converged is not None:
+        flow.converged(cloud, sdk)
     return cloud.fc.crashes == crashes + 1
 
 

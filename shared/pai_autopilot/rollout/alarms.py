@@ -92,7 +92,7 @@ def handle_alarm(rt: Runtime, alarm: CmsAlarm) -> dict[str, Any]:
         break
     if result["outcome"] == "notified":
         notify(rt.config.notifications, Notification("rollout_alarm", f"Alarm on {service}", {"alarm": text}))
-    if claim is not None:
+    if claim is not None and not result.get("deferred"):  # deferred: the intent's owner marks it
         with contextlib.suppress(LedgerConflict):  # a concurrent delivery marked it first
             rt.ledger.append(key, "handled", {**facts, "result": result["outcome"]}, after=claim, by=f"alarm:{alarm.rule_id}")
     log.info("alarm handled", service=service, outcome=result["outcome"])

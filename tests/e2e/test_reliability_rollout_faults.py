@@ -1,0 +1,109 @@
+"""The rollout controller under 20 % request faults and crash points (issue 14): ``canary`` (every tick
+fired three times side by side) and ``alarm`` (every CloudMonitor alarm delivered three times, on the bus
+and by the HTTP callback) converge, each weight step reaches EAS once, one rollout per version, nothing
+lost; what exhausted its retries is dead-lettered whole. The harness: rollout_reliability_support.py."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from localcloud.core.faults import DeliveryFaults, Fault
+
+from .reliability_support import CallLog, check_invariants, crash_every_point
+from .rollout_reliability_support import (
+    ALARM_FLOW,
+    CANARY_FLOW,
+    FAST,
+    FAULTY,
+    all_calls,
+    begin,
+    canary_minutes,
+    converged,
+    open_canary,
+    phases,
+    release_counts,
+    repost_callback,
+    rollout_cloud,
+    wait_callbacks,
+    wire_alarms,
+)
+
+TWENTY_PERCENT = {"service": "*", "operation": "*", "throttle_rate": 0.10, "error_rate": 0.112, "latency_ms": 15,
+                  "retry_after_ms": 50}
+
+
+@pytest.fixture(scope="module")
+def cloud(tmp_path_factory, _notices):
+    cloud = rollout_cloud(tmp_path_factory, _notices[1])
+    yield cloud
+    cloud.stop()
+
+
+@pytest.fixture
+def calls(cloud):
+    log = CallLog(cloud).install()
+    yield log
+    log.uninstall()
+
+
+@pytest.fixture
+def sdk(cloud):
+    from .rollout_reliability_support import runtime
+
+    return runtime(cloud).clients
+
+
+def test_under_twenty_percent_faults_a_canary_is_promoted_and_another_rolled_back_by_its_alarm(cloud, sdk, calls):
+    rt = begin(cloud)
+    wire_alarms(cloud, rt)
+    v2 = open_canary(cloud, rt, "v2", FAST)
+    calls.clear()
+    cloud.faults.add(Fault(**TWENTY_PERCENT))
+    final = canary_minutes(cloud, rt, v2, ("succeeded",), minutes=12)
+    promoted_calls = len(all_calls(calls))
+    # v3 replaces v2 and fails: its alarm, delivered three times on the bus, and by the callback three times
+    v3 = open_canary(cloud, rt, "v3", FAULTY, stable=("v2", "demo_model_v2"))
+    cloud.delivery = DeliveryFaults(duplicate=1.0, extra_copies=2, reorder_window=0.3)
+    canary_minutes(cloud, rt, v3, ("rolled_back",), minutes=5)
+    wait_callbacks(cloud)
+    reposted = repost_callback(cloud, copies=2)
+    assert cloud.fc.wait_idle(120)
+    hits = sum(f["hits"] for f in cloud.faults.list())
+    cloud.faults.clear()
+    cloud.delivery = DeliveryFaults()
+    for letter in cloud.fc.dead_letters():  # what exhausted its retries is there whole
+        assert letter["attempts"] == 3 and json.loads(letter["event"]), letter
+    problems = converged(rt, v2, "succeeded", {"demo_model_v2": 100}) if final.state == "succeeded" else [
+        f"v2 stuck at {final.state} ({final.data.get('reason')})"]
+    problems += converged(rt, v3, "rolled_back", {"demo_model_v2": 100, "demo_model_v3": 0})
+    v2_steps = release_counts(all_calls(calls)[:promoted_calls])
+    v3_steps = release_counts(all_calls(calls)[promoted_calls:])
+    problems += [f"v2 phase: ReleaseService {k} ×{n}" for k, n in v2_steps.items() if n > 1]
+    problems += [f"v3 phase: ReleaseService {k} ×{n}" for k, n in v3_steps.items() if n > 1]
+    assert not problems, "\n".join(problems + [str(phases(rt, v2)), str(phases(rt, v3)),
+                                               str([(d["function"], d["error"]) for d in cloud.fc.dead_letters()])])
+    assert {("demo_model_v2", w) for w in (10, 25, 50, 100)} <= set(v2_steps), v2_steps
+    assert head_by(rt, v3).startswith("alarm:"), head_by(rt, v3)
+    alarms = cloud.fc.invocation_records("pai-autopilot-alarm")
+    assert len(alarms) >= 3 and len(alarms) % 3 == 0, [(a["source"], a["status"]) for a in alarms]
+    # the callback: delivered by CloudMonitor (200), then twice more: answered, and a no-op (or told it failed)
+    assert reposted and all(status == 200 for status, _ in reposted), reposted
+    assert all(answer.get("outcome") in ("noop", "applied", None) for _, answer in reposted), reposted
+    check_invariants(cloud, sdk, calls, allow_dead=True)
+    assert hits >= 20, f"only {hits} injected faults"
+
+
+def head_by(rt, rid: str) -> str:
+    from .rollout_reliability_support import head
+
+    return head(rt, rid).by or ""
+
+
+@pytest.mark.parametrize("flow", [CANARY_FLOW, ALARM_FLOW], ids=lambda f: f.name)
+def test_a_crash_after_each_side_effect_of_canary_and_alarm_no_duplicate_and_the_retry_converges(cloud, sdk, calls, flow):
+    points, failures, missed = crash_every_point(cloud, sdk, calls, flow)
+    assert points and not failures, "\n".join(failures)
+    assert len(missed) <= len(points) // 4, f"{len(missed)} of {len(points)} crash points did not recur: {missed}"
+
