@@ -45,7 +45,6 @@ from .lifecycle import INTENT_PHASES, Decision, RolloutView, completion_phase
 from .policy import Policy
 from .state import TERMINAL_PHASES, advance
 
-
 #: How long an intent recorded by another invocation is left to it (its owner applies 2-4 EAS calls,
 #: seconds even under retries); after that, the next tick completes it (within one tick interval).
 INTENT_LEASE_S = 30.0
@@ -133,8 +132,12 @@ def _schedule_cleanup(rt: Runtime, data: dict[str, Any], policy: Policy, now: fl
     rt.ledger.store.put(key, b"{}")
 
 
-def _effects(rt: Runtime, head: Record, record: Record, decision: Decision, policy: Policy, now: float) -> dict[str, Any]:
-    """Apply the side effects of ``decision`` (recorded as ``record``); extra data for the next record."""
+def _effects(rt: Runtime, head: Record, record: Record, decision: Decision, policy: Policy, now: float,
+             *, recovering: bool = False) -> dict[str, Any]:
+    """Apply the side effects of ``decision`` (recorded as ``record``); extra data for the next record.
+
+    ``recovering``: ``record`` was written by an invocation that may have applied part of it (a weight
+    already set is not set again)."""
     from ..serving.stable import read_stable, record_stable
 
     d = record.data
@@ -148,10 +151,10 @@ def _effects(rt: Runtime, head: Record, record: Record, decision: Decision, poli
         if _leaving_shadow(head) and stable:
             traffic.stop_mirror(rt, stable)
         weight = int(d["canary_weight"])
-        traffic.set_weights(rt, canary=canary, stable=stable, canary_weight=weight)
+        traffic.set_weights(rt, canary=canary, stable=stable, canary_weight=weight, recovering=recovering)
         _scale_canary(rt, head, record, pipeline)
     elif action == "promote":
-        traffic.set_weights(rt, canary=canary, stable=stable, canary_weight=100)
+        traffic.set_weights(rt, canary=canary, stable=stable, canary_weight=100, recovering=recovering)
         _scale_canary(rt, head, record, pipeline)
         current = read_stable(rt.ledger, d["pipeline"])
         if current is None or current.version != d["version"]:
@@ -163,7 +166,7 @@ def _effects(rt: Runtime, head: Record, record: Record, decision: Decision, poli
         if policy.shadow_ratio and stable:
             traffic.stop_mirror(rt, stable)
         if stable:
-            traffic.set_weights(rt, canary=canary, stable=stable, canary_weight=0)
+            traffic.set_weights(rt, canary=canary, stable=stable, canary_weight=0, recovering=recovering)
         else:
             traffic.release(rt, canary, 0)
         if action == "revert" and d.get("stable_version"):
@@ -243,9 +246,11 @@ def apply_decision(rt: Runtime, head: Record, decision: Decision, policy: Policy
             return {**result_of(head, "noop", f"another invocation is applying {head.state}", action=decision.action),
                     "deferred": True}
         record = head  # completing an intent left by an earlier invocation (or our own, retried)
+        recovering = True
     else:
+        recovering = False
         changes = {**decision.changes, "reason": decision.reason, "decided_at": now, "decided_by": by,
-                   "request_id": owner_of(rt)}
+                   "request_id": owner_of(rt), "decided_action": decision.action}
         if decision.action in ("step", "promote"):
             changes["canary_instances"] = _instances_for(head.data, int(changes.get("canary_weight", 100)),
                                                          _pipeline(rt, head.data["pipeline"]))
@@ -253,8 +258,8 @@ def apply_decision(rt: Runtime, head: Record, decision: Decision, policy: Policy
             record = advance(rt.ledger, head, decision.phase, changes, by=by)
         except LedgerConflict:
             log.info("rollout changed under us: another writer recorded first", seq=head.seq + 1)
-            return result_of(head, "noop", "another tick, alarm or command recorded this rollout first")
-    extra = _effects(rt, head, record, decision, policy, now)
+            return {**result_of(head, "noop", "another tick, alarm or command recorded this rollout first"), "conflict": True}
+    extra = _effects(rt, head, record, decision, policy, now, recovering=recovering)
     if record.state in INTENT_PHASES:
         final = completion_phase(decision, view.outcome)
         try:
@@ -268,6 +273,25 @@ def apply_decision(rt: Runtime, head: Record, decision: Decision, policy: Policy
     if record.state in TERMINAL_PHASES:
         _on_closed(rt, record)
     return result_of(record, "applied", str(record.data.get("reason")), action=decision.action)
+
+
+#: Recorded transitions whose side effects follow the record without a completion record of their own.
+REAPPLIED_ACTIONS = frozenset({"step", "start_shadow"})
+
+
+def reapply_own(rt: Runtime, head: Record, policy: Policy, now: float) -> bool:
+    """An FC retry of the invocation that recorded ``head`` (a step, a shadow start): it may have died
+    between the record and its side effects, so apply them again, setting only what is not set yet
+    (the weights are read first). Whether it did. Any other head, or another invocation's: nothing.
+    """
+    d = head.data
+    if head.state in INTENT_PHASES or d.get("decided_action") not in REAPPLIED_ACTIONS \
+            or not rt.request_id or d.get("request_id") != rt.request_id:
+        return False
+    get_logger(rollout_id=d.get("rollout_id")).info("retried invocation: re-applying its recorded transition",
+                                                   action=d["decided_action"], canary_weight=d.get("canary_weight"))
+    _effects(rt, head, head, Decision(d["decided_action"], head.state), policy, now, recovering=True)
+    return True
 
 
 def _mark_run(rt: Runtime, record: Record) -> None:
