@@ -107,3 +107,38 @@ def test_a_crash_after_each_side_effect_of_canary_and_alarm_no_duplicate_and_the
     assert points and not failures, "\n".join(failures)
     assert len(missed) <= len(points) // 4, f"{len(missed)} of {len(points)} crash points did not recur: {missed}"
 
+
+
+def _command(cloud, action: str, reason: str, *, raw: tuple[bytes, dict] | None = None):
+    """A signed rollout command (signed on the functions' clock); the (status, body, signed request)."""
+    from .webhook_support import Webhook
+
+    hook = Webhook(cloud)
+    path = f"/v1/rollouts/demo/{action}"
+    body, headers = raw or (json.dumps({"reason": reason}).encode(), None)
+    headers = headers or hook.headers("POST", path, body, now=cloud.clock.now())
+    answer = hook.send("POST", path, body, headers)
+    return answer.status_code, answer.json(), (body, headers)
+
+
+def test_webhook_commands_three_times_side_by_side_are_applied_and_recorded_once(cloud, sdk, calls):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from .rollout_reliability_support import head, records
+
+    rt = begin(cloud)
+    rid = open_canary(cloud, rt, "v2", FAST)
+    canary_minutes(cloud, rt, rid, ("progressing",), minutes=2)
+    for action in ("pause", "resume", "promote"):
+        with ThreadPoolExecutor(3) as pool:  # three fresh signatures at once: one applies, two are no-ops
+            answers = list(pool.map(lambda _: _command(cloud, action, f"{action} from CI"), range(3)))
+        assert all(status == 200 for status, _, _ in answers), answers
+        assert sorted(body["outcome"] for _, body, _ in answers) == ["applied", "noop", "noop"], answers
+        replayed = _command(cloud, action, "", raw=answers[0][2])  # the same signed request again
+        assert replayed[0] == 401 and replayed[1]["error"]["code"] == "replayed", replayed
+    by_webhook = [(r.state, r.data.get("reason")) for r in records(rt, rid) if r.by == "webhook:ci"]
+    assert [s for s, _ in by_webhook] == ["holding", "progressing", "promoting", "watching"], by_webhook
+    assert all("from CI" in (reason or "") for _, reason in by_webhook), by_webhook
+    assert head(rt, rid).state == "watching"
+    assert release_counts(all_calls(calls))[("demo_model_v2", 100)] == 1
+    check_invariants(cloud, sdk, calls)
