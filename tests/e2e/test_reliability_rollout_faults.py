@@ -131,7 +131,7 @@ def test_webhook_commands_three_times_side_by_side_are_applied_and_recorded_once
     canary_minutes(cloud, rt, rid, ("progressing",), minutes=2)
     for action in ("pause", "resume", "promote"):
         with ThreadPoolExecutor(3) as pool:  # three fresh signatures at once: one applies, two are no-ops
-            answers = list(pool.map(lambda _: _command(cloud, action, f"{action} from CI"), range(3)))
+            answers = list(pool.map(lambda _, a=action: _command(cloud, a, f"{a} from CI"), range(3)))
         assert all(status == 200 for status, _, _ in answers), answers
         assert sorted(body["outcome"] for _, body, _ in answers) == ["applied", "noop", "noop"], answers
         replayed = _command(cloud, action, "", raw=answers[0][2])  # the same signed request again
