@@ -191,23 +191,26 @@ SCENARIOS: dict[str, FunctionScenario] = {
         "claim → first version (deploying, CreateService) or canary (CreateService, ReleaseService 0, rollout)"),
     "canary": FunctionScenario(
         "timer every minute (the clock; each tick fired three times side by side) and model_landed's kick",
-        ("ReleaseService",), ("rollout",),
-        "one step per interval: ReleaseService canary/stable weights, then the rollout record; promote, watch"),
+        ("ReleaseService",), ("rollout", "rollout_canary"),
+        "one step per interval: the rollout record, then ReleaseService canary/stable weights; promote, watch, "
+        "finalise (rollout_reliability_support.CANARY_FLOW; 20 % faults: test_reliability_rollout_faults.py)"),
     "alarm": FunctionScenario(
         "CloudMonitor alarm events on the default bus (EventBridge, delivered three times and reordered)",
-        ("ReleaseService",), ("rollout",),
-        "rollback at once: one rolling_back intent, weights back, one rolled_back record"),
+        ("ReleaseService",), ("rollout", "rollout_alarm"),
+        "rollback at once: one rolling_back intent, weights back, one rolled_back record; also the form-encoded "
+        "callback (rollout_reliability_support.ALARM_FLOW; 20 % faults: test_reliability_rollout_faults.py)"),
     "dsw_governor": FunctionScenario(
         "timer every 5 minutes (the clock; duplicated ticks fired side by side)",
         ("StopInstance",), ("notebooks",),
         "native culler on every instance (overlapping ticks may both set it: checked as state, one culler); "
         "idle → one warning (ledger warned) → one stop (stopping, StopInstance, stopped)"),
     "webhook": FunctionScenario(
-        "signed HTTP requests (FC HTTP trigger); driven in tests/e2e/test_webhook*.py, not by this suite's flows",
+        "signed HTTP requests (FC HTTP trigger); tests/e2e/test_webhook*.py, and in the rollout flows: "
+        "pause/resume/promote three times side by side, also under 20 % faults (test_reliability_rollout_faults.py)",
         ("ReleaseService",), (),
-        "a replayed nonce is refused (401 replayed) and a repeated rollout command is a no-op "
-        "(test_webhook.py forgery cases, test_webhook_rollouts.py repeats); no crash points of its own: "
-        "its side effects are rollout.control's, whose crash safety is the canary's intents"),
+        "a replayed nonce is refused (401 replayed) and a repeated rollout command is a no-op, recorded once "
+        "by webhook:<key> with its reason; under faults a 200 or a 503 `unavailable` (retry, signed anew); "
+        "no crash points of its own (no FC retry of an HTTP call): its side effects are rollout.control's"),
 }
 
 

@@ -142,3 +142,41 @@ def test_webhook_commands_three_times_side_by_side_are_applied_and_recorded_once
     assert head(rt, rid).state == "watching"
     assert release_counts(all_calls(calls))[("demo_model_v2", 100)] == 1
     check_invariants(cloud, sdk, calls)
+
+
+def _until_answered(cloud, action: str, reason: str, attempts: int = 8) -> list[tuple[int, dict]]:
+    """What CI does: send the command, signed anew, again while the answer is a retryable 503; every answer."""
+    answers = []
+    for _ in range(attempts):
+        status, body, _ = _command(cloud, action, reason)
+        answers.append((status, body))
+        if status != 503:
+            break
+    return answers
+
+
+def test_webhook_commands_under_twenty_percent_faults_apply_once_or_answer_a_retryable_error(cloud, sdk, calls):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from .rollout_reliability_support import head, records
+
+    rt = begin(cloud)
+    rid = open_canary(cloud, rt, "v2", FAST)
+    canary_minutes(cloud, rt, rid, ("progressing",), minutes=2)
+    cloud.faults.add(Fault(**TWENTY_PERCENT))
+    answers: list[tuple[int, dict]] = []
+    for action in ("pause", "resume", "promote"):
+        with ThreadPoolExecutor(3) as pool:
+            for sent in pool.map(lambda _, a=action: _until_answered(cloud, a, f"{a} from CI"), range(3)):
+                answers += sent
+    cloud.faults.clear()
+    canary_minutes(cloud, rt, rid, ("watching", "succeeded"), minutes=2)  # an intent left by a 503 is finished
+    for status, body in answers:  # a 5xx always says it is retryable; nothing without a code
+        assert status == 200 or (body.get("error") or {}).get("code"), (status, body)
+        assert status < 500 or body["error"]["code"] == "unavailable", (status, body)
+    commanded = [r.state for r in records(rt, rid) if r.by == "webhook:ci"]
+    assert commanded.count("holding") == 1 and commanded.count("promoting") == 1, commanded
+    assert [r.state for r in records(rt, rid)].count("watching") == 1
+    assert head(rt, rid).state in ("watching", "succeeded")
+    assert release_counts(all_calls(calls))[("demo_model_v2", 100)] == 1
+    check_invariants(cloud, sdk, calls, allow_dead=True)

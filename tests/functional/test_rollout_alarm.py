@@ -75,3 +75,28 @@ def test_the_form_encoded_http_callback_needs_the_token(rollout_env):
     assert done["statusCode"] == 200 and json.loads(done["body"])["outcome"] == "applied"
     assert env.head().state == "rolled_back"
     assert "5xxResponseRatio = 0.12" in env.head().data["reason"]
+
+
+def test_a_callback_that_meets_an_unavailable_cloud_answers_a_retryable_503_and_its_retry_rolls_back(rollout_env):
+    from localcloud.core.faults import Fault
+
+    env = rollout_env
+    env.start("v5", HEALTHY)
+    env.tick()
+    http = load_event_json("httpCmsAlarmForm.json")
+    form = dict(__import__("urllib.parse").parse.parse_qsl(http["body"]))
+    form["dimensions"] = "{serviceName=demo_model_v5, userId=1}"
+    http["body"] = urlencode(form)
+    http["queryParameters"] = {"token": "demo-alarm-token"}
+    env.cloud.faults.add(Fault(service="eas", operation="ReleaseService", error_rate=1.0, status=503,
+                               error_code="ServiceUnavailable"))
+    try:
+        failed = run(env, json.dumps(http).encode(), alarm_token="demo-alarm-token", sdk_attempts=1)
+    finally:
+        env.cloud.faults.clear()
+    body = json.loads(failed["body"])
+    assert failed["statusCode"] == 503 and body["error"] == "Unavailable" and body["retryable"], failed
+    assert env.head().state == "rolling_back"  # the intent is recorded; its weights are not set yet
+    again = run(env, json.dumps(http).encode(), alarm_token="demo-alarm-token")  # CloudMonitor's retry
+    assert again["statusCode"] == 200 and json.loads(again["body"])["outcome"] == "applied", again
+    assert env.head().state == "rolled_back" and env.weights() == {"demo_model": 100, "demo_model_v5": 0}

@@ -4,7 +4,8 @@
   rollout (a timer-shaped event, :func:`kick_event`), runs one :func:`~.tick.run_tick`.
 * :func:`on_alarm` — a CloudMonitor alarm: an EventBridge CloudEvent (single or batch) on the
   default bus, or the form-encoded callback through the HTTP trigger (``?token=`` must equal
-  ``AUTOPILOT_ALARM_TOKEN``, compared in constant time). HTTP answers are FC HTTP responses.
+  ``AUTOPILOT_ALARM_TOKEN``, compared in constant time). HTTP answers are FC HTTP responses; a
+  transient cloud error is a 503 with the code ``Unavailable`` (CloudMonitor sends the callback again).
 * :func:`kick` — InvokeFunction (async, FC 3.0) of the canary function, through ``rt.clients.fc``,
   with ``x-fc-async-task-id`` = the rollout id (one kick per rollout, however often called).
 
@@ -23,7 +24,7 @@ import time
 from typing import Any
 
 from ..config import load_config
-from ..errors import EventParseError, InvalidInputError, classify_sdk_error
+from ..errors import EventParseError, InvalidInputError, TransientError, classify_sdk_error
 from ..events import CloudEvent, CloudEventBatch, HttpRequest, TimerEvent, parse_event
 from ..events.alarm import CmsAlarm, cms_alarm
 from ..log import bind, get_logger
@@ -145,7 +146,12 @@ def on_alarm(event: bytes | str, context: Any, *, settings: Settings | None = No
             alarm = cms_alarm(parsed)
         except InvalidInputError as exc:
             return _http(400, {"error": exc.code, "message": str(exc)})
-        result = handle_alarm(runtime(context, settings, credentials), alarm)
+        try:
+            result = handle_alarm(runtime(context, settings, credentials), alarm)
+        except TransientError as exc:  # CloudMonitor retries a callback that did not answer 2xx
+            get_logger().warning("alarm callback failed: the cloud is unavailable", error=str(exc))
+            return _http(503, {"error": "Unavailable", "retryable": True,
+                               "message": f"{exc}; the alarm is not handled yet: send it again"})
         return _http(200, result)
     alarms = _alarms_of(parsed)
     rt = runtime(context, settings, credentials) if alarms else None
