@@ -124,7 +124,7 @@ def traffic(cloud: Any, n: int) -> None:
             s.post(f"{cloud.url}/api/predict/demo", data=b"{}", timeout=5)
 
 
-def canary_minutes(cloud: Any, rt: Any, rid: str, until: tuple[str, ...], minutes: int, requests_per_minute: int = 100) -> Any:
+def canary_minutes(cloud: Any, rt: Any, rid: str, until: tuple[str, ...], minutes: int, requests_per_minute: int = 60) -> Any:
     """Minutes of traffic, each with the canary timer's tick fired three times side by side, until the
     rollout's phase is one of ``until`` (or ``minutes`` ran out); the head."""
     for _ in range(minutes):
@@ -213,7 +213,7 @@ def _alarm_run(cloud: Any, sdk: Any) -> None:
     for _ in range(4):
         if head(rt, rid).state == "rolled_back":
             break
-        traffic(cloud, 300)
+        traffic(cloud, 120)
         cloud.advance(60)
         assert cloud.fc.wait_idle(60)
         wait_callbacks(cloud)  # the callback's invocation finishes before the clock moves on
