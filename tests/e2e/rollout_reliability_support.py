@@ -132,8 +132,8 @@ def canary_minutes(cloud: Any, rt: Any, rid: str, until: tuple[str, ...], minute
         if current.state in until:
             return current
         traffic(cloud, requests_per_minute)
-        fire_timer(cloud, "canary", copies=2, wait=False)
-        cloud.advance(60)  # and the timer's own tick
+        cloud.advance(60)  # the timer's own tick …
+        fire_timer(cloud, "canary", copies=2, wait=False)  # … and two more copies of it, at the same clock
         assert cloud.fc.wait_idle(120), cloud.fc.state()
         wait_callbacks(cloud)  # an alarm callback in flight finishes before the clock moves on
     return head(rt, rid)
