@@ -191,12 +191,14 @@ SCENARIOS: dict[str, FunctionScenario] = {
         "claim → first version (deploying, CreateService) or canary (CreateService, ReleaseService 0, rollout)"),
     "canary": FunctionScenario(
         "timer every minute (the clock; each tick fired three times side by side) and model_landed's kick",
-        ("ReleaseService",), ("rollout",),
-        "one step per interval: ReleaseService canary/stable weights, then the rollout record; promote, watch"),
+        ("ReleaseService",), ("rollout", "rollout_canary"),
+        "one step per interval: the rollout record, then ReleaseService canary/stable weights; promote, watch, "
+        "finalise (rollout_reliability_support.CANARY_FLOW; 20 % faults: test_reliability_rollout_faults.py)"),
     "alarm": FunctionScenario(
         "CloudMonitor alarm events on the default bus (EventBridge, delivered three times and reordered)",
-        ("ReleaseService",), ("rollout",),
-        "rollback at once: one rolling_back intent, weights back, one rolled_back record"),
+        ("ReleaseService",), ("rollout", "rollout_alarm"),
+        "rollback at once: one rolling_back intent, weights back, one rolled_back record; also the form-encoded "
+        "callback (rollout_reliability_support.ALARM_FLOW; 20 % faults: test_reliability_rollout_faults.py)"),
     "dsw_governor": FunctionScenario(
         "timer every 5 minutes (the clock; duplicated ticks fired side by side)",
         ("StopInstance",), ("notebooks",),
@@ -204,11 +206,12 @@ SCENARIOS: dict[str, FunctionScenario] = {
         "idle → one warning (ledger warned, then its notice: sending, sent) → one stop (stopping, StopInstance, "
         "stopped, its notice); a crash anywhere: FC's retry finishes its own stop claim and sends what was owed"),
     "webhook": FunctionScenario(
-        "signed HTTP requests (FC HTTP trigger); driven in tests/e2e/test_webhook*.py, not by this suite's flows",
+        "signed HTTP requests (FC HTTP trigger); tests/e2e/test_webhook*.py, and in the rollout flows: "
+        "pause/resume/promote three times side by side, also under 20 % faults (test_reliability_rollout_faults.py)",
         ("ReleaseService",), (),
-        "a replayed nonce is refused (401 replayed) and a repeated rollout command is a no-op "
-        "(test_webhook.py forgery cases, test_webhook_rollouts.py repeats); no crash points of its own: "
-        "its side effects are rollout.control's, whose crash safety is the canary's intents"),
+        "a replayed nonce is refused (401 replayed) and a repeated rollout command is a no-op, recorded once "
+        "by webhook:<key> with its reason; under faults a 200 or a 503 `unavailable` (retry, signed anew); "
+        "no crash points of its own (no FC retry of an HTTP call): its side effects are rollout.control's"),
 }
 
 
@@ -571,6 +574,8 @@ class Flow:
     run: Callable[[Any, Any], None]
     datasets: tuple[str, ...] = ()
     models: tuple[str, ...] = ()
+    #: More to assert once the flow ran (e.g. a rollout's final phase and weights): raises AssertionError
+    converged: Callable[[Any, Any], None] | None = None
 
 
 V1_METRICS = {"accuracy": 0.80, "loss": 0.50}
@@ -670,6 +675,8 @@ def run_with_crash(cloud: Any, sdk: Any, calls: CallLog, flow: Flow, point: Cras
     assert cloud.fc.wait_idle(120)
     cloud.faults.clear()
     check_invariants(cloud, sdk, calls, datasets=flow.datasets, models=flow.models)
+    if flow.converged is not None:
+        flow.converged(cloud, sdk)
     return cloud.fc.crashes == crashes + 1
 
 

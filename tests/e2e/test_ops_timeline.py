@@ -86,6 +86,10 @@ def test_the_timeline_lists_every_step_in_order_under_one_correlation_id(project
     names = [n for _, n in notified]
     assert [n for n in names if "run_" in n] == ["notified run_started", "notified run_preempted", "notified run_succeeded"], notified
     assert "notified canary_created" in names  # serving's notice of the canary service
+    # and the rollout's own notices (its first traffic step, the promotion's watch window), each after its record
+    for state in ("progressing", "watching"):
+        at = next(i for i, n in notified if n == f"notified rollout_{state}")
+        assert at > steps.index(("rollout", state)), (state, notified)
     assert steps.index(("training", "submitted")) < notified[0][0] and notified[1][0] > preempted - 1
     assert all(events[i]["state"] == "sent" for i, _ in notified)
     # the model: landed, evaluated against v1 (its metrics), a canary service beside it (serving's records)

@@ -87,5 +87,6 @@ def test_every_alarm_three_times_and_reordered_one_rollback(cloud, env, calls): 
 
     body = env.clients.eas.list_services(models.ListServicesRequest(group_name="demo")).body
     assert {s.service_name: s.weight for s in body.services} == {"demo_model": 100, "demo_model_v5": 0}
-    # (the rolling_back intent is applied by whichever copy sees it: ReleaseService to the same weights may
-    # repeat — idempotent — but the rollback is recorded once)
+    # the rolling_back intent is applied by the copy that recorded it (the others leave it to its owner):
+    # the weights are set once
+    assert duplicates(calls)["weight steps repeating the service's weight"] == {}

@@ -125,3 +125,28 @@ def test_the_deprecated_alarm_token_still_opens_the_callback_for_one_release(rol
     lines = logged(capsys)
     assert sum('"deprecated setting"' in line and "AUTOPILOT_ALARM_TOKEN" in line for line in lines) == 1, lines
     assert not any("demo-alarm-token" in line for line in lines)
+
+
+def test_a_callback_that_meets_an_unavailable_cloud_answers_a_retryable_503_and_its_retry_rolls_back(rollout_env):
+    from localcloud.core.faults import Fault
+
+    env = rollout_env
+    env.start("v5", HEALTHY)
+    env.tick()
+    from pai_autopilot.ops.callback import CMS_CALLBACK_PATH
+    from pai_autopilot.ops.signature import Secret, callback_token
+
+    event = callback_event("demo_model_v5", {"kid": "ci", "token": callback_token(Secret(SECRET), "POST", CMS_CALLBACK_PATH)})
+    keyed = {"webhook_secret": SECRET, "webhook_key_id": "ci"}
+    env.cloud.faults.add(Fault(service="eas", operation="ReleaseService", error_rate=1.0, status=503,
+                               error_code="ServiceUnavailable"))
+    try:
+        failed = run(env, event, sdk_attempts=1, **keyed)
+    finally:
+        env.cloud.faults.clear()
+    body = json.loads(failed["body"])
+    assert (failed["statusCode"], body["error"]["code"]) == (503, "unavailable") and body["error"]["retryable"], failed
+    assert env.head().state == "rolling_back"  # the intent is recorded; its weights are not set yet
+    again = run(env, event, **keyed)  # CloudMonitor's retry
+    assert again["statusCode"] == 200 and json.loads(again["body"])["outcome"] == "applied", again
+    assert env.head().state == "rolled_back" and env.weights() == {"demo_model": 100, "demo_model_v5": 0}

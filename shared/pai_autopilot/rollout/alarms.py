@@ -56,6 +56,26 @@ def _text(alarm: CmsAlarm) -> str:
     return f"CloudMonitor alarm {rule}: {alarm.metric_name or 'metric'} = {value}{expression}"
 
 
+#: Decisions on a rollout that another writer changed under us, before giving up (FC retries then).
+ATTEMPTS = 3
+
+
+def _act(rt: Runtime, service: str, text: str, facts: dict[str, Any], *, by: str) -> dict[str, Any]:
+    """Roll back (or revert) the open rollout whose canary is ``service``; ``notified`` when none is."""
+    for head in open_heads(rt):
+        d = head.data
+        if d.get("canary_service") != service or d.get("pipeline") not in rt.config.pipelines:
+            continue
+        if head.state == "finalising":  # the old stable is being retired: nothing to revert to
+            continue
+        if head.state in ("promoting", "watching"):
+            decision = rollback(f"{text} inside the watch window: reverting", revert=True, alarm=facts)
+        else:
+            decision = rollback(f"{text} during the canary", alarm=facts)
+        return {**apply_decision(rt, head, decision, policy_of(rt, d["pipeline"]), by=by), "service": service}
+    return {"outcome": "notified", "reason": f"{text}; no rollout acts on {service}", "service": service}
+
+
 def handle_alarm(rt: Runtime, alarm: CmsAlarm) -> dict[str, Any]:
     """Act on one alarm (see the module docstring); a summary with the outcome."""
     log = get_logger(rule_id=alarm.rule_id)
@@ -76,23 +96,14 @@ def handle_alarm(rt: Runtime, alarm: CmsAlarm) -> dict[str, Any]:
             return {"outcome": "noop", "reason": "duplicate alarm (rule, service, time already handled)",
                     "service": service, "result": claim.data.get("result")}
     text = _text(alarm)
-    result: dict[str, Any] = {"outcome": "notified", "reason": f"{text}; no rollout acts on {service}", "service": service}
-    for head in open_heads(rt):
-        d = head.data
-        if d.get("canary_service") != service or d.get("pipeline") not in rt.config.pipelines:
-            continue
-        if head.state == "finalising":  # the old stable is being retired: nothing to revert to
-            continue
-        if head.state in ("promoting", "watching"):
-            decision = rollback(f"{text} inside the watch window: reverting", revert=True, alarm=facts)
-        else:
-            decision = rollback(f"{text} during the canary", alarm=facts)
-        result = {**apply_decision(rt, head, decision, policy_of(rt, d["pipeline"]), by=f"alarm:{alarm.rule_id}"),
-                  "service": service}
-        break
+    for _ in range(ATTEMPTS):  # a tick or a command that recorded first: decide again on the new head
+        result = _act(rt, service, text, facts, by=f"alarm:{alarm.rule_id}")
+        if not result.get("conflict"):
+            break
     if result["outcome"] == "notified":
         notify(rt.config.notifications, Notification("rollout_alarm", f"Alarm on {service}", {"alarm": text}))
-    if claim is not None:
+    # marked handled once acted on: a deferred intent is marked by its owner, a lost race by FC's retry
+    if claim is not None and not result.get("deferred") and not result.get("conflict"):
         with contextlib.suppress(LedgerConflict):  # a concurrent delivery marked it first
             rt.ledger.append(key, "handled", {**facts, "result": result["outcome"]}, after=claim, by=f"alarm:{alarm.rule_id}")
     log.info("alarm handled", service=service, outcome=result["outcome"])

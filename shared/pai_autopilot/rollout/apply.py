@@ -12,10 +12,16 @@ Crash and race semantics (DESIGN.md §2.2-4):
   ``aborted``, ``succeeded``). A tick that dies in between leaves the intent as the head; the next
   tick sees it, re-applies the same absolute effects and completes it. A terminal phase is only
   written after its effects, so a closed rollout's traffic is always where its record says.
+* **An intent belongs to the invocation that recorded it** (its ``request_id``, which FC keeps
+  across the retries of one invocation): that invocation's retry completes it at once; any other
+  (a duplicated tick, an alarm's second copy, a command) leaves it alone for
+  :data:`INTENT_LEASE_S` — its owner is applying it — and completes it after, when its owner
+  crashed for good. So two invocations never apply the same intent's side effects side by side.
 * A crash between a **step**'s record and its ReleaseService leaves the previous (lower) weight
   for that step; the next transition sets absolute weights again, so nothing unsafe persists.
 * Notifications are sent by the writer of the record, after it: at most once per phase change
-  (a crash before sending loses it; the record remains).
+  (a crash before sending loses it; the record remains), and audited under the version's
+  correlation id (``notifications/<correlation id>/…``), so the version's timeline lists them.
 
 Example
 -------
@@ -38,6 +44,31 @@ from . import traffic
 from .lifecycle import INTENT_PHASES, Decision, RolloutView, completion_phase
 from .policy import Policy
 from .state import TERMINAL_PHASES, advance
+
+#: How long an intent recorded by another invocation is left to it (its owner applies 2-4 EAS calls,
+#: seconds even under retries); after that, the next tick completes it (within one tick interval).
+INTENT_LEASE_S = 30.0
+
+
+def owner_of(rt: Runtime) -> str:
+    """Who records: the FC request id (kept across the retries of one invocation), else this process.
+
+    >>> from types import SimpleNamespace
+    >>> owner_of(SimpleNamespace(request_id="r-1"))
+    'r-1'
+    """
+    import os
+
+    return rt.request_id or f"pid-{os.getpid()}"
+
+
+def intent_left_to_owner(rt: Runtime, intent: Record, now: float) -> bool:
+    """True while ``intent`` belongs to another live invocation (recorded by it under the lease).
+
+    Records written before owners were recorded (no ``request_id``) may be completed by anyone.
+    """
+    owner = intent.data.get("request_id")
+    return bool(owner) and owner != owner_of(rt) and now - intent.at < INTENT_LEASE_S
 
 
 def cleanup_key(prefix: str, *, due: float, pipeline: str, service: str) -> str:
@@ -101,8 +132,12 @@ def _schedule_cleanup(rt: Runtime, data: dict[str, Any], policy: Policy, now: fl
     rt.ledger.store.put(key, b"{}")
 
 
-def _effects(rt: Runtime, head: Record, record: Record, decision: Decision, policy: Policy, now: float) -> dict[str, Any]:
-    """Apply the side effects of ``decision`` (recorded as ``record``); extra data for the next record."""
+def _effects(rt: Runtime, head: Record, record: Record, decision: Decision, policy: Policy, now: float,
+             *, recovering: bool = False) -> dict[str, Any]:
+    """Apply the side effects of ``decision`` (recorded as ``record``); extra data for the next record.
+
+    ``recovering``: ``record`` was written by an invocation that may have applied part of it (a weight
+    already set is not set again)."""
     from ..serving.stable import read_stable, record_stable
 
     d = record.data
@@ -116,10 +151,10 @@ def _effects(rt: Runtime, head: Record, record: Record, decision: Decision, poli
         if _leaving_shadow(head) and stable:
             traffic.stop_mirror(rt, stable)
         weight = int(d["canary_weight"])
-        traffic.set_weights(rt, canary=canary, stable=stable, canary_weight=weight)
+        traffic.set_weights(rt, canary=canary, stable=stable, canary_weight=weight, recovering=recovering)
         _scale_canary(rt, head, record, pipeline)
     elif action == "promote":
-        traffic.set_weights(rt, canary=canary, stable=stable, canary_weight=100)
+        traffic.set_weights(rt, canary=canary, stable=stable, canary_weight=100, recovering=recovering)
         _scale_canary(rt, head, record, pipeline)
         current = read_stable(rt.ledger, d["pipeline"])
         if current is None or current.version != d["version"]:
@@ -131,7 +166,7 @@ def _effects(rt: Runtime, head: Record, record: Record, decision: Decision, poli
         if policy.shadow_ratio and stable:
             traffic.stop_mirror(rt, stable)
         if stable:
-            traffic.set_weights(rt, canary=canary, stable=stable, canary_weight=0)
+            traffic.set_weights(rt, canary=canary, stable=stable, canary_weight=0, recovering=recovering)
         else:
             traffic.release(rt, canary, 0)
         if action == "revert" and d.get("stable_version"):
@@ -167,6 +202,16 @@ def _limiter(rt: Runtime) -> Any:
     return _LIMITERS[per_minute]
 
 
+def _correlation_id(record: Record) -> str | None:
+    """The version's correlation id (its timeline's): the rollout's, else the version's run id."""
+    from ..training.runs import run_id
+
+    d = record.data
+    if record.correlation_id:
+        return record.correlation_id
+    return run_id(d["pipeline"], d["version"]) if d.get("pipeline") and d.get("version") else None
+
+
 def _notify(rt: Runtime, record: Record) -> None:
     d = record.data
     gate = d.get("last_gate") or {}
@@ -181,7 +226,8 @@ def _notify(rt: Runtime, record: Record) -> None:
         details["p-value"] = gate["p_value"]
     title = f"{d.get('pipeline')} {d.get('version')}: rollout {record.state.replace('_', ' ')}"
     try:
-        notify(rt.config.notifications, Notification(f"rollout_{record.state}", title, details), limiter=_limiter(rt))
+        notify(rt.config.notifications, Notification(f"rollout_{record.state}", title, details), limiter=_limiter(rt),
+               ledger=rt.ledger, correlation_id=_correlation_id(record))
     except Exception as exc:  # a notice must never break the rollout
         get_logger().warning("rollout notification failed", error=type(exc).__name__)
 
@@ -195,9 +241,16 @@ def apply_decision(rt: Runtime, head: Record, decision: Decision, policy: Policy
         return result_of(head, "noop", decision.reason, action=decision.action)
     view = RolloutView.from_record(head)
     if head.state == decision.phase and head.state in INTENT_PHASES:
-        record = head  # completing an intent left by an earlier tick
+        if intent_left_to_owner(rt, head, now):
+            log.info("intent recorded by another invocation: left to it", owner=head.data.get("request_id"))
+            return {**result_of(head, "noop", f"another invocation is applying {head.state}", action=decision.action),
+                    "deferred": True}
+        record = head  # completing an intent left by an earlier invocation (or our own, retried)
+        recovering = True
     else:
-        changes = {**decision.changes, "reason": decision.reason, "decided_at": now, "decided_by": by}
+        recovering = False
+        changes = {**decision.changes, "reason": decision.reason, "decided_at": now, "decided_by": by,
+                   "request_id": owner_of(rt), "decided_action": decision.action}
         if decision.action in ("step", "promote"):
             changes["canary_instances"] = _instances_for(head.data, int(changes.get("canary_weight", 100)),
                                                          _pipeline(rt, head.data["pipeline"]))
@@ -205,8 +258,8 @@ def apply_decision(rt: Runtime, head: Record, decision: Decision, policy: Policy
             record = advance(rt.ledger, head, decision.phase, changes, by=by)
         except LedgerConflict:
             log.info("rollout changed under us: another writer recorded first", seq=head.seq + 1)
-            return result_of(head, "noop", "another tick, alarm or command recorded this rollout first")
-    extra = _effects(rt, head, record, decision, policy, now)
+            return {**result_of(head, "noop", "another tick, alarm or command recorded this rollout first"), "conflict": True}
+    extra = _effects(rt, head, record, decision, policy, now, recovering=recovering)
     if record.state in INTENT_PHASES:
         final = completion_phase(decision, view.outcome)
         try:
@@ -220,6 +273,25 @@ def apply_decision(rt: Runtime, head: Record, decision: Decision, policy: Policy
     if record.state in TERMINAL_PHASES:
         _on_closed(rt, record)
     return result_of(record, "applied", str(record.data.get("reason")), action=decision.action)
+
+
+#: Recorded transitions whose side effects follow the record without a completion record of their own.
+REAPPLIED_ACTIONS = frozenset({"step", "start_shadow"})
+
+
+def reapply_own(rt: Runtime, head: Record, policy: Policy, now: float) -> bool:
+    """An FC retry of the invocation that recorded ``head`` (a step, a shadow start): it may have died
+    between the record and its side effects, so apply them again, setting only what is not set yet
+    (the weights are read first). Whether it did. Any other head, or another invocation's: nothing.
+    """
+    d = head.data
+    if head.state in INTENT_PHASES or d.get("decided_action") not in REAPPLIED_ACTIONS \
+            or not rt.request_id or d.get("request_id") != rt.request_id:
+        return False
+    get_logger(rollout_id=d.get("rollout_id")).info("retried invocation: re-applying its recorded transition",
+                                                   action=d["decided_action"], canary_weight=d.get("canary_weight"))
+    _effects(rt, head, head, Decision(d["decided_action"], head.state), policy, now, recovering=True)
+    return True
 
 
 def _mark_run(rt: Runtime, record: Record) -> None:

@@ -5,7 +5,8 @@
 * :func:`on_alarm` — a CloudMonitor alarm: an EventBridge CloudEvent (single or batch) on the
   default bus, or the form-encoded callback through the HTTP trigger (``?kid=…&token=…``: the token
   derived from the webhook secret, the same the webhook's ``/v1/alerts/cms`` takes, see
-  :mod:`pai_autopilot.ops.callback`). HTTP answers are FC HTTP responses.
+  :mod:`pai_autopilot.ops.callback`). HTTP answers are FC HTTP responses; a transient cloud error is
+  a 503 with the code ``unavailable`` (CloudMonitor sends the callback again).
 * :func:`kick` — InvokeFunction (async, FC 3.0) of the canary function, through ``rt.clients.fc``,
   with ``x-fc-async-task-id`` = the rollout id (one kick per rollout, however often called).
 
@@ -23,7 +24,7 @@ import time
 from typing import Any
 
 from ..config import load_config
-from ..errors import EventParseError, InvalidInputError, SettingsError, classify_sdk_error
+from ..errors import EventParseError, InvalidInputError, SettingsError, TransientError, classify_sdk_error
 from ..events import CloudEvent, CloudEventBatch, HttpRequest, TimerEvent, parse_event
 from ..events.alarm import CmsAlarm, cms_alarm
 from ..log import bind, get_logger
@@ -167,7 +168,12 @@ def on_alarm(event: bytes | str, context: Any, *, settings: Settings | None = No
             alarm = cms_alarm(parsed)
         except InvalidInputError as exc:
             return _error(400, "bad_request", str(exc))
-        result = handle_alarm(runtime(context, settings, credentials), alarm)
+        try:
+            result = handle_alarm(runtime(context, settings, credentials), alarm)
+        except TransientError as exc:  # CloudMonitor retries a callback that did not answer 2xx
+            get_logger().warning("alarm callback failed: the cloud is unavailable", error=str(exc))
+            return _http(503, {"error": {"code": "unavailable", "retryable": True,
+                                         "message": f"{exc}; the alarm is not handled yet: send it again"}})
         return _http(200, result)
     alarms = _alarms_of(parsed)
     rt = runtime(context, settings, credentials) if alarms else None

@@ -22,7 +22,7 @@ from ..ledger import Record
 from ..log import bind, get_logger
 from ..runtime import Runtime
 from . import traffic
-from .apply import apply_decision, parse_cleanup_key, result_of
+from .apply import apply_decision, parse_cleanup_key, reapply_own, result_of
 from .gates import Sample
 from .hooks import call_webhook, smoke, webhook_payload
 from .lifecycle import ANALYSED_PHASES, Check, Decision, Observation, RolloutView, decide
@@ -108,6 +108,7 @@ def decide_for(rt: Runtime, head: Record, obs: Observation, policy: Policy) -> D
 def advance_rollout(rt: Runtime, head: Record, obs: Observation, *, by: str = TICK_BY) -> dict[str, Any]:
     """Decide and apply one rollout's next transition."""
     policy = policy_of(rt, head.data["pipeline"])
+    reapply_own(rt, head, policy, obs.now)  # a retry of the invocation that recorded the head finishes it
     decision = decide_for(rt, head, obs, policy)
     return apply_decision(rt, head, decision, policy, by=by, now=obs.now)
 

@@ -55,11 +55,26 @@ def release(rt: Runtime, service: str, weight: int) -> None:
     _call(f"ReleaseService {service}", rt.clients.eas.release_service, rt.settings.region, service, request)
 
 
-def set_weights(rt: Runtime, *, canary: str, stable: str | None, canary_weight: int) -> None:
-    """The canary at ``canary_weight``, the stable (if any) at the rest: two ReleaseService calls."""
-    release(rt, canary, canary_weight)
-    if stable:
-        release(rt, stable, 100 - canary_weight)
+def set_weights(rt: Runtime, *, canary: str, stable: str | None, canary_weight: int, recovering: bool = False) -> None:
+    """The canary at ``canary_weight``, the stable (if any) at the rest: two ReleaseService calls.
+
+    ``recovering`` (finishing what an invocation that crashed may have done in part): each service's
+    weight is read first (DescribeService) and released only when it is not the one wanted, so a
+    weight step never reaches EAS twice.
+    """
+    for service, weight in ((canary, canary_weight), (stable, 100 - canary_weight)):
+        if not service:
+            continue
+        if recovering and has_weight(rt, service, weight):
+            continue
+        release(rt, service, weight)
+
+
+def has_weight(rt: Runtime, service: str, weight: int) -> bool:
+    """Whether ``service`` already takes ``weight`` of its group's traffic (grouping); a missing one does not."""
+    body = describe(rt, service)
+    return body is not None and str(getattr(body, "traffic_state", "") or "") == "grouping" \
+        and int(getattr(body, "weight", -1) if getattr(body, "weight", None) is not None else -1) == int(weight)
 
 
 def describe(rt: Runtime, service: str) -> Any | None:
