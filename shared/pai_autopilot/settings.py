@@ -18,8 +18,9 @@ AUTOPILOT_OSS_INTERNAL     use the ``-internal`` OSS endpoint (inside FC)    ``f
 AUTOPILOT_LOG_LEVEL        DEBUG, INFO, WARNING or ERROR                     ``INFO``
 AUTOPILOT_SDK_ATTEMPTS     requests per SDK call, retries included (1-10)    ``3``
 AUTOPILOT_SDK_TIMEOUT_MS   read timeout of SDK calls, milliseconds           ``10000``
-AUTOPILOT_LEASE_SECONDS    how long a claim blocks others before a retry     ``900``
-                           may take it over (a crashed invocation)
+AUTOPILOT_LEASE_SECONDS    how long a claim blocks others before a retry     ``360``
+                           may take it over (a crashed invocation); keep
+                           it above every function's timeout (300 s)
 AUTOPILOT_NOTIFY_PER_MINUTE notifications per target per minute (per FC       ``20``
                            instance); a burst beyond is dropped
 AUTOPILOT_WEBHOOK_URL      base URL of the webhook (signed snooze links in     unset (the warning
@@ -157,7 +158,7 @@ _SPECS: dict[str, _Spec] = {
     "log_level": _Spec(("AUTOPILOT_LOG_LEVEL",), _parse_level, "INFO"),
     "sdk_attempts": _Spec(("AUTOPILOT_SDK_ATTEMPTS",), _parse_int(1, 10), 3),
     "sdk_timeout_ms": _Spec(("AUTOPILOT_SDK_TIMEOUT_MS",), _parse_int(100, 600_000), 10_000),
-    "lease_seconds": _Spec(("AUTOPILOT_LEASE_SECONDS",), _parse_int(1, 86_400), 900),
+    "lease_seconds": _Spec(("AUTOPILOT_LEASE_SECONDS",), _parse_int(1, 86_400), 360),
     "notify_per_minute": _Spec(("AUTOPILOT_NOTIFY_PER_MINUTE",), _parse_int(1, 100_000), 20),
     # -- webhook links (notebook snooze links, issue 10; the webhook itself reads the same names)
     "webhook_url": _Spec(("AUTOPILOT_WEBHOOK_URL",), _parse_url),
@@ -185,7 +186,7 @@ class Settings:
     log_level: str = "INFO"
     sdk_attempts: int = 3
     sdk_timeout_ms: int = 10_000
-    lease_seconds: int = 900
+    lease_seconds: int = 360
     notify_per_minute: int = 20
     # -- webhook links (issue 10)
     webhook_url: str | None = None

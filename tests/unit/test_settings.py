@@ -10,7 +10,7 @@ from pai_autopilot.settings import Settings
 
 def test_defaults_when_environment_is_empty():
     s = Settings.resolve(environ={})
-    assert (s.endpoint, s.region, s.log_level, s.sdk_attempts, s.lease_seconds) == (None, "cn-hangzhou", "INFO", 3, 900)
+    assert (s.endpoint, s.region, s.log_level, s.sdk_attempts, s.lease_seconds) == (None, "cn-hangzhou", "INFO", 3, 360)
     assert s.config_path == "autopilot.yaml"
     assert not s.is_local
 

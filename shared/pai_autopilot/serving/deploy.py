@@ -86,6 +86,8 @@ def land_model(rt: Runtime, mv: ModelVersion, *, by_hand: bool = False) -> dict[
         action, reason = decide_on_claim(latest, now=rt.now(), lease_seconds=rt.settings.lease_seconds,
                                          request_id=rt.request_id)
         if action == "duplicate" or latest is None:
+            if latest is not None and latest.state == "queued":  # the first try may have died before indexing it
+                index.mark_queued(rt.ledger, mv.pipeline, mv.run_id, float(latest.data.get("queued_at", latest.at)))
             return _result("duplicate", mv, reason)
         head = latest
     if run_known:
@@ -115,10 +117,18 @@ def proceed(rt: Runtime, mv: ModelVersion, head: Record) -> dict[str, Any]:
     metrics = check.metrics or {}
     stable = read_stable(rt.ledger, mv.pipeline)
     if stable is None:
-        others = [m for _p, m in index.deploying(rt.ledger, mv.pipeline) if m != mv.run_id]
-        if others:
-            return enqueue(rt, mv, head, f"first version {others[0]} is still deploying", metrics)
-        return deploy_first(rt, mv, head, metrics)
+        from .first import hold
+
+        def model_state(model: str) -> str | None:
+            latest = rt.ledger.latest(f"models/{mv.pipeline}/{model}")
+            return latest.state if latest else None
+
+        verdict, holder = hold(rt.ledger, mv.pipeline, mv.run_id, model_state=model_state, by=rt.request_id)
+        if verdict == "mine":
+            return deploy_first(rt, mv, head, metrics)
+        stable = read_stable(rt.ledger, mv.pipeline) if verdict == "stable" else None
+        if stable is None:
+            return enqueue(rt, mv, head, f"first version {holder} is still deploying", metrics)
     from .queue import supersede
 
     action, reason = decide_on_open_rollout(open_rollout_of(rt.ledger, mv.pipeline), rollout_id(mv.pipeline, mv.version),
@@ -131,9 +141,11 @@ def proceed(rt: Runtime, mv: ModelVersion, head: Record) -> dict[str, Any]:
 
 
 def enqueue(rt: Runtime, mv: ModelVersion, head: Record, reason: str, metrics: dict[str, float]) -> dict[str, Any]:
-    outcome = _settle(rt, mv, head, "queued", f"{reason}: queued", "model_queued", metrics=metrics)
+    """Record the version ``queued`` and index it (at its head's time, so a retry that finds the record
+    writes the same entry: see :func:`land_model`)."""
+    outcome = _settle(rt, mv, head, "queued", f"{reason}: queued", "model_queued", metrics=metrics, queued_at=head.at)
     if outcome["outcome"] == "queued":
-        index.mark_queued(rt.ledger, mv.pipeline, mv.run_id, rt.now())
+        index.mark_queued(rt.ledger, mv.pipeline, mv.run_id, head.at)
     return outcome
 
 

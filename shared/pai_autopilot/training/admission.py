@@ -17,7 +17,7 @@ import contextlib
 import dataclasses
 from typing import Any
 
-from ..ledger import LedgerConflict
+from ..ledger import LedgerConflict, Record
 from ..log import get_logger
 from ..notify import Notification, notify
 from ..runtime import Runtime
@@ -60,21 +60,28 @@ def _settle(
 ) -> RunOutcome:
     """Claim the run (``run``, default the version's own id) in a final or waiting state; a repeated
     marker finds the claim (duplicate)."""
+    return _settle_head(rt, dataset, state, data, reason, run=run)[0]
+
+
+def _settle_head(
+    rt: Runtime, dataset: DatasetVersion, state: str, data: dict[str, Any], reason: str, *, run: str | None = None
+) -> tuple[RunOutcome, Record | None]:
+    """:func:`_settle`, with the run's head: the claim it wrote, or the one a duplicate found."""
     run = run or run_id(dataset.pipeline, dataset.version)
     entity = run_entity(dataset.pipeline, run)
     base = {"pipeline": dataset.pipeline, "version": dataset.version, "marker_key": dataset.marker_key,
             **run_uris(rt.config, dataset, run)}
     try:
-        rt.ledger.claim(entity, state, {**base, **data, "reason": reason}, correlation_id=run, by=rt.request_id)
+        head = rt.ledger.claim(entity, state, {**base, **data, "reason": reason}, correlation_id=run, by=rt.request_id)
     except LedgerConflict:
         latest = rt.ledger.latest(entity)
         return RunOutcome("duplicate", run, dataset.pipeline, dataset.version,
-                          reason=f"run already {latest.state if latest else 'claimed'}")
+                          reason=f"run already {latest.state if latest else 'claimed'}"), latest
     event = {"rejected": "run_rejected", "queued": "run_queued"}.get(state, "run_skipped")
     notify(rt.config.notifications, Notification(event, f"{event.replace('_', ' ')}: {run}", {"version": dataset.version, "reason": reason}),
            ledger=rt.ledger, correlation_id=run)
     get_logger(run_id=run).warning(f"run {state}", reason=reason)
-    return RunOutcome("rejected", run, dataset.pipeline, dataset.version, reason=reason)
+    return RunOutcome("rejected", run, dataset.pipeline, dataset.version, reason=reason), head
 
 
 def reject(rt: Runtime, dataset: DatasetVersion, check: VersionCheck) -> RunOutcome:
@@ -101,13 +108,14 @@ def enqueue(
     """Claim the run as ``queued``: its pipeline is at ``max_active_runs``; :mod:`.queue` starts it.
 
     ``run`` and ``claim``: a forced retrain's own run id and claim data (kept when it starts)."""
-    from .slots import mark_queued
+    from .slots import ensure_queued
 
     limit = rt.config.pipelines[dataset.pipeline].max_active_runs
-    outcome = _settle(rt, dataset, "queued", {**(claim or {}), "fingerprint": fingerprint},
-                      f"pipeline at max_active_runs={limit}: queued", run=run)
+    outcome, head = _settle_head(rt, dataset, "queued", {**(claim or {}), "fingerprint": fingerprint},
+                                 f"pipeline at max_active_runs={limit}: queued", run=run)
+    if head is not None:  # ours, or the one a retry finds: its first try may have died before indexing it
+        ensure_queued(rt.ledger, head)
     if outcome.outcome == "rejected":  # _settle's "recorded" outcome
-        mark_queued(rt.ledger, dataset.pipeline, outcome.run_id, rt.now())
         return dataclasses.replace(outcome, outcome="queued")
     return outcome
 

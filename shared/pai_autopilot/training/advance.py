@@ -153,6 +153,8 @@ def advance_run(
     latest = head if head is not None else rt.ledger.latest(entity)
     if latest is not None and latest.state == "resubmitting":
         return _resume_resubmit(rt, entity, latest)
+    if latest is not None and latest.state == "claimed":
+        return _resume_claim(rt, entity, latest)
     if latest is None or not latest.data.get("job_id"):
         return {"outcome": "noop", "entity": entity, "reason": "no job recorded for this run"}
     pipeline = rt.config.pipelines.get(latest.data.get("pipeline", ""))
@@ -165,6 +167,8 @@ def advance_run(
     decision = decide_on_job_status(run_view(latest), job, RetryPolicy.from_training(pipeline.training), now=rt.now())
     result = {"outcome": decision.action, "entity": entity, "job_id": job_id, "status": job.status, "reason": decision.reason}
     if decision.action == "noop":
+        if latest.state not in slots.ACTIVE_STATES:  # a retry of the event that closed the run may find
+            _start_queued(rt, latest.data["pipeline"], result)  # the next run's start unfinished
         return result
     try:
         pods = [p.get("PodId") for p in body.get("Pods") or [] if p and p.get("PodId")]
@@ -176,11 +180,7 @@ def advance_run(
     slots.index_head(rt.ledger, record)
     log.info("run advanced", action=decision.action, job_id=job_id, status=job.status, reason=decision.reason)
     if record.state not in slots.ACTIVE_STATES:  # a slot is free: start the next queued run
-        from .queue import start_next
-
-        started = start_next(rt, latest.data["pipeline"])
-        if started:
-            result["started_queued_run"] = started
+        _start_queued(rt, latest.data["pipeline"], result)
     event = _NOTIFY.get(decision.action)
     if event:
         details = {"run": entity.rsplit("/", 1)[-1], "job": job_id, "status": job.status, "reason": decision.reason}
@@ -189,6 +189,31 @@ def advance_run(
         notify(rt.config.notifications, Notification(event, f"{event.replace('_', ' ')}: {details['run']}", details),
                ledger=rt.ledger, correlation_id=latest.correlation_id or details["run"])
     return result
+
+
+def _start_queued(rt: Runtime, pipeline: str, result: dict[str, Any]) -> None:
+    from .queue import start_next
+
+    started = start_next(rt, pipeline)
+    if started:
+        result["started_queued_run"] = started
+
+
+def _resume_claim(rt: Runtime, entity: str, claim: Record) -> dict[str, Any]:
+    """A run claimed but never recorded ``submitted`` (its owner crashed, or CreateJob failed):
+    submit it when this is the owner's retry or the claim's lease ran out; otherwise leave it."""
+    from .submit import submit_claimed, take_over_claim
+
+    head = take_over_claim(rt, entity, claim)
+    if head is None:
+        return {"outcome": "noop", "entity": entity, "reason": f"claimed by {claim.by}, which is submitting it"}
+    run = entity.rsplit("/", 1)[-1]
+    outcome = submit_claimed(rt, DatasetVersion.from_run_data(head.data, rt.bucket_name), entity, run, head)
+    if head.data.get("dequeued"):
+        from . import slots
+
+        slots.clear_queued(rt.ledger, head.data["pipeline"], run)
+    return {"outcome": "submit", "entity": entity, "job_id": outcome.job_id, "reason": f"claim taken over: {outcome.outcome}"}
 
 
 def _resume_resubmit(rt: Runtime, entity: str, intent: Record) -> dict[str, Any]:

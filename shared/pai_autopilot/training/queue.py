@@ -9,6 +9,10 @@ of every run, so a marker's capacity check costs the same at 10 or 1,000 active 
 Limit: two versions landing at the same instant may both see a free slot and both start (the
 count is read, not locked); the queue then drains normally.
 
+A run's queue entry is written right after its ``queued`` claim, and written again by a retried
+marker that finds the claim (:func:`~.admission.enqueue`), so a failed index write never leaves a
+queued run that nothing will start.
+
 Example
 -------
 >>> sorted(ACTIVE)
@@ -17,14 +21,14 @@ Example
 
 from __future__ import annotations
 
-from ..ledger import LedgerConflict
+from ..ledger import LedgerConflict, Record
 from ..log import get_logger
 from ..runtime import Runtime
 from . import slots
 from .datasets import DatasetVersion
 from .lifecycle import ACTIVE_RUN_STATES
 from .runs import run_entity
-from .submit import ensure_job, record_submitted
+from .submit import submit_claimed, take_over_claim
 
 ACTIVE = frozenset(ACTIVE_RUN_STATES | {"claimed"})
 
@@ -37,31 +41,46 @@ def at_capacity(rt: Runtime, pipeline: str, *, own_entity: str | None = None) ->
     return slots.at_limit(rt.ledger, pipeline, limit, own=own)
 
 
+def _interrupted(record: Record) -> bool:
+    """A dequeue that did not finish (its invocation failed or died after the claim)."""
+    return record.state == "claimed" and bool(record.data.get("dequeued"))
+
+
 def start_next(rt: Runtime, pipeline: str, *, queued: list[str] | None = None) -> str | None:
     """Submit the oldest queued run of ``pipeline`` if a slot is free; its run id, or None.
+
+    The run's active entry is written before its ``claimed`` append (it holds the slot from then on)
+    and its queue entry is removed only once it is ``submitted``: a start cut short by a crash or a
+    failed CreateJob is resumed here — by the same invocation's retry at once, by anyone after the
+    lease (:func:`~.submit.take_over_claim`) — and by ``reconcile``, never stranded.
 
     ``queued``: the pipeline's queued runs when the caller listed them already (reconcile lists
     every pipeline's queue at once)."""
     if queued == []:
         return None
     limit = rt.config.pipelines[pipeline].max_active_runs
-    if slots.at_limit(rt.ledger, pipeline, limit):
-        return None
     for run in slots.queued_runs(rt.ledger, pipeline) if queued is None else queued:
         entity = run_entity(pipeline, run)
         record = rt.ledger.latest(entity)
-        if record is None or record.state != "queued":
+        if record is not None and _interrupted(record):
+            head = take_over_claim(rt, entity, record)
+            if head is None:
+                continue  # its owner is starting it (and holds the slot)
+        elif record is None or record.state != "queued":
             slots.clear_queued(rt.ledger, pipeline, run)  # a stale hint
             continue
-        try:
-            claimed = rt.ledger.append(entity, "claimed", {**record.data, "dequeued": True}, after=record, by=rt.request_id)
-        except LedgerConflict:
-            continue  # someone else started it
-        dataset = DatasetVersion.from_run_data(record.data, rt.bucket_name)
-        job_id, _ = ensure_job(rt, dataset, run, since=claimed.at)
-        record_submitted(rt, dataset, entity, run, job_id, after=claimed)
+        else:
+            if slots.at_limit(rt.ledger, pipeline, limit):
+                return None
+            slots.mark_active(rt.ledger, pipeline, run, record)
+            try:
+                head = rt.ledger.append(entity, "claimed", {**record.data, "dequeued": True}, after=record, by=rt.request_id)
+            except LedgerConflict:
+                continue  # someone else started it (the entry we wrote is repaired from the ledger)
+            slots.index_head(rt.ledger, head)
+        outcome = submit_claimed(rt, DatasetVersion.from_run_data(head.data, rt.bucket_name), entity, run, head)
         slots.clear_queued(rt.ledger, pipeline, run)
-        get_logger(run_id=run).info("queued run started", job_id=job_id)
+        get_logger(run_id=run).info("queued run started", job_id=outcome.job_id, outcome=outcome.outcome)
         return run
     return None
 

@@ -113,6 +113,14 @@ def mark_queued(ledger: Ledger, pipeline: str, run: str, at: float) -> None:
     ledger.store.put(f"{_queued(ledger, pipeline)}{at:020.6f}-{run}", b"{}")
 
 
+def ensure_queued(ledger: Ledger, head: Record) -> None:
+    """Write the queue entry of a run whose head is ``queued`` (idempotent: the key is the claim's
+    time), so a retried marker repairs an entry its first try did not write. Other heads: nothing."""
+    if head.state == "queued" and head.entity.startswith(RUNS_KIND):
+        pipeline, _, run = head.entity[len(RUNS_KIND):].partition("/")
+        mark_queued(ledger, pipeline, run, head.at)
+
+
 def clear_queued(ledger: Ledger, pipeline: str, run: str) -> None:
     prefix = _queued(ledger, pipeline)
     for key in ledger.store.list_keys(prefix):

@@ -107,18 +107,48 @@ def submit_run(
         if isinstance(owned, RunOutcome):
             return owned
         record = owned
+    from .slots import index_head
+
+    index_head(ledger, record)  # the run holds its slot, and reconcile sees it, from its claim on
+    return submit_claimed(rt, dataset, entity, run, record)
+
+
+def submit_claimed(rt: Runtime, dataset: DatasetVersion, entity: str, run: str, claim: Record) -> RunOutcome:
+    """From a ``claimed`` head (a marker's claim, a dequeued run, a taken-over claim): find or create
+    the run's one DLC job and record it ``submitted``; a job DLC refuses records the run ``rejected``."""
+    from .slots import index_head
+
+    log = get_logger(run_id=run, pipeline=dataset.pipeline, version=dataset.version)
     try:
-        job_id, existed = ensure_job(rt, dataset, run, since=record.at)
+        job_id, existed = ensure_job(rt, dataset, run, since=claim.at)
     except InvalidInputError as exc:
-        ledger.append(entity, "rejected", {"reason": str(exc)}, after=record, by=rt.request_id)
+        index_head(rt.ledger, rt.ledger.append(entity, "rejected", {**claim.data, "reason": str(exc)}, after=claim, by=rt.request_id))
         log.warning("run rejected", reason=str(exc))
         return RunOutcome("rejected", run, dataset.pipeline, dataset.version, reason=str(exc))
     try:
-        record_submitted(rt, dataset, entity, run, job_id, after=record)
+        record_submitted(rt, dataset, entity, run, job_id, after=claim)
     except LedgerConflict as exc:  # only if a takeover raced us past the lease: report, don't guess
         raise ConflictError(f"run {run} changed while submitting job {job_id}") from exc
     log.info("job submitted" if not existed else "job found", job_id=job_id)
     return RunOutcome("submitted", run, dataset.pipeline, dataset.version, job_id=job_id, found_existing_job=existed)
+
+
+def take_over_claim(rt: Runtime, entity: str, latest: Record) -> Record | None:
+    """A ``claimed`` head whose owner is this invocation's retry (same request id) or whose lease ran
+    out: claim it again (an exclusive append, so one invocation wins) and return the new head; None
+    while its owner may still be submitting, or when another invocation took it first.
+
+    Reconcile and the queue call this for claims nobody finished (a crash, a failed CreateJob), so a
+    claimed run is never stranded: it is submitted, at the latest, one lease after its claim."""
+    verdict = decide_on_existing(latest, now=rt.now(), lease_seconds=rt.settings.lease_seconds, request_id=rt.request_id)
+    if verdict.action != "takeover":
+        return None
+    try:
+        head = rt.ledger.append(entity, "claimed", {**latest.data, "takeover": verdict.reason}, after=latest, by=rt.request_id)
+    except LedgerConflict:
+        return None
+    get_logger(entity=entity).warning("run taken over", reason=verdict.reason)
+    return head
 
 
 def record_submitted(rt: Runtime, dataset: DatasetVersion, entity: str, run: str, job_id: str, *, after: Record) -> Record:
@@ -148,6 +178,10 @@ def _wait_or_take_over(
         verdict = decide_on_existing(latest, now=rt.now(), lease_seconds=rt.settings.lease_seconds, request_id=rt.request_id)
         if verdict.action == "noop":
             log.info("duplicate marker", reason=verdict.reason)
+            if latest is not None:
+                from .slots import ensure_queued
+
+                ensure_queued(rt.ledger, latest)  # a queued run whose first try died before indexing it
             job = latest.data.get("job_id") if latest else None
             return RunOutcome("duplicate", run, pipeline, version, job_id=job, reason=verdict.reason)
         if verdict.action == "takeover" and latest is not None:

@@ -106,12 +106,14 @@ def open_head(rt: Any, pipeline: str, run: str) -> Any:
     """The head record of a run of the active index, from its copy (one GET); None when the run
     is not open. A copy that is missing, unreadable or not open is repaired from the ledger."""
     from . import slots
-    from .advance import is_open
+
+    def holds_slot(record: Any) -> bool:  # open, or claimed (a claim nobody finished is taken over)
+        return record is not None and record.state in slots.ACTIVE_STATES
 
     copy = head = slots.read_indexed_head(rt.ledger, pipeline, run)
-    if head is None or not is_open(head):
+    if not holds_slot(head):
         entity = run_entity(pipeline, run)
         head = rt.ledger.latest(entity)
         if head is None or head != copy:
             slots.index_head(rt.ledger, head, entity)
-    return head if is_open(head) else None
+    return head if holds_slot(head) else None
