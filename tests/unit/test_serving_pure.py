@@ -100,9 +100,14 @@ def test_claim_decisions():
     assert decide_on_claim(claim, now=200.0, lease_seconds=900, request_id="r1")[0] == "resume"
     assert decide_on_claim(claim, now=200.0, lease_seconds=900, request_id="r2")[0] == "duplicate"
     assert decide_on_claim(claim, now=1000.0, lease_seconds=900, request_id="r2")[0] == "resume"
-    for state in ("deploying", "serving", "canary", "rejected", "queued"):
+    for state in ("serving", "canary", "rejected", "queued"):
         done = Record(entity="m", seq=1, state=state, at=0.0, by="r1")
         assert decide_on_claim(done, now=1.0, lease_seconds=900, request_id="r1")[0] == "duplicate"
+    # deploying is recorded before its index entry and CreateService: its own retry finishes them, nobody else
+    deploying = Record(entity="m", seq=1, state="deploying", at=0.0, by="r1")
+    assert decide_on_claim(deploying, now=1.0, lease_seconds=900, request_id="r1")[0] == "resume"
+    assert decide_on_claim(deploying, now=1.0, lease_seconds=900, request_id="r2")[0] == "duplicate"
+    assert decide_on_claim(deploying, now=5000.0, lease_seconds=900, request_id="r2")[0] == "duplicate"
 
 
 def test_only_a_finished_run_is_marked():
