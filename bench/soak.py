@@ -36,6 +36,7 @@ import json
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -110,8 +111,21 @@ def advance(cloud: LocalCloud, seconds: float, step: float) -> None:
         drain(cloud)
 
 
+class Progress:
+    """Progress lines on stderr (stdout keeps one JSON line per phase): ``[phase  12.3 s] message``."""
+
+    def __init__(self, phase: str) -> None:
+        self.phase, self.started = phase, time.monotonic()
+
+    def elapsed(self) -> float:
+        return time.monotonic() - self.started
+
+    def __call__(self, message: str) -> None:
+        print(f"[{self.phase} {self.elapsed():7.1f} s] {message}", file=sys.stderr, flush=True)
+
+
 def whole_story(cloud: LocalCloud, sdk: Any, pipelines: list[str], versions: int, notebooks: int,
-                governor_copies: int) -> tuple[list[str], float]:
+                governor_copies: int, progress: Callable[[str], None]) -> tuple[list[str], float]:
     """Land ``versions`` datasets on every pipeline (a round at a time: each round's markers processed
     before the next lands, so later versions queue), train and serve them, governing ``notebooks`` idle
     notebooks on the way; returns (notebook ids, seconds)."""
@@ -124,8 +138,12 @@ def whole_story(cloud: LocalCloud, sdk: Any, pipelines: list[str], versions: int
         for p in pipelines:
             rs.land_dataset(sdk, f"v{v}", pipeline=p)
         drain(cloud)
+        progress(f"landed v{v} (round {v}/{versions}) on {len(pipelines)} pipelines")
     # one version per pipeline trains at a time (≈ 35 clock seconds each), then serving's reconcile ticks
-    for step in range(int(versions * 40 / 10) + 1):
+    steps = int(versions * 40 / 10) + 1
+    for step in range(steps):
+        if step % 10 == 0:
+            progress(f"training and serving: clock step {step + 1}/{steps} (10 s each)")
         advance(cloud, 10, 10)
         if step % 6 == 0:
             rs.fire_timer(cloud, "dsw_governor", copies=governor_copies, wait=False)
@@ -133,6 +151,7 @@ def whole_story(cloud: LocalCloud, sdk: Any, pipelines: list[str], versions: int
         if step % 18 == 9 and governor_copies > 1:  # reconcile ticks side by side as well
             rs.fire_timer(cloud, "reconcile", copies=governor_copies, wait=False)
             drain(cloud)
+    progress("settling: 900 clock seconds, then the governor's last ticks")
     advance(cloud, 900, 60)
     for _ in range(3):
         rs.fire_timer(cloud, "dsw_governor", copies=governor_copies, wait=False)
@@ -173,8 +192,12 @@ def phase_duplicates(cloud: LocalCloud, sdk: Any, calls: rs.CallLog, notices: No
     pipelines = pipelines_of(args.pipelines)
     fresh(cloud, calls, notices)
     cloud.delivery = DeliveryFaults(duplicate=1.0, extra_copies=2, reorder_window=0.5)
-    ids, seconds = whole_story(cloud, sdk, pipelines, args.versions, args.notebooks, governor_copies=3)
-    services = sorted(rs.eas_services(sdk))
+    progress = Progress("duplicates")
+    ids, seconds = whole_story(cloud, sdk, pipelines, args.versions, args.notebooks, governor_copies=3, progress=progress)
+    # alarms on every pipeline's stable service (a canary's would roll it back: a different story, in
+    # tests/e2e/test_reliability_rollout.py): each claimed once, notified; then its recovery, ignored
+    services = [f"{p}_model_v1" for p in pipelines]
+    progress(f"CloudMonitor alarm events on {len(services)} stable services, then signed webhook calls")
     alarms = soak_events.send_alarms(cloud, services)
     drain(cloud)
     cloud.delivery = DeliveryFaults()
@@ -182,6 +205,7 @@ def phase_duplicates(cloud: LocalCloud, sdk: Any, calls: rs.CallLog, notices: No
     assert not hooks["webhook_wrong"], f"a signed request not answered 200 once and 401 replayed after: {hooks}"
     alarm = soak_events.alarm_figures(cloud, notices.received, alarms, copies=3)
     assert alarm["alarm_deliveries"] == 3 * alarms and not alarm["alarm_deliveries_failed"], alarm
+    progress("checking the invariants")
     figures = check_all(cloud, sdk, calls, pipelines, args.versions, notices.received, ids, allow_dead=False)
     events = {**distinct_events(cloud, copies=3, governor_copies=3), "webhook": hooks["webhook_requests"]}
     total = sum(events.values())
@@ -201,7 +225,8 @@ def phase_faults(cloud: LocalCloud, sdk: Any, calls: rs.CallLog, notices: Notice
     pipelines = pipelines_of(args.pipelines)
     fresh(cloud, calls, notices)
     cloud.faults.add(Fault(**FAULTS))
-    ids, seconds = whole_story(cloud, sdk, pipelines, args.fault_versions, args.notebooks, governor_copies=1)
+    progress = Progress("faults")
+    ids, seconds = whole_story(cloud, sdk, pipelines, args.fault_versions, args.notebooks, governor_copies=1, progress=progress)
     hits = sum(f["hits"] for f in cloud.faults.list())
     calls_total = len(calls.calls)
     cloud.faults.clear()
@@ -220,19 +245,6 @@ def phase_faults(cloud: LocalCloud, sdk: Any, calls: rs.CallLog, notices: Notice
             "invocations": len(records), "retried": sum(1 for r in records if r["attempts"] > 1),
             "dead_letters": len(dead), "dead_lettered_by_function": dict(collections.Counter(d["function"] for d in dead)),
             "converged_or_dead_lettered": True}
-
-
-class Progress:
-    """Progress lines on stderr (stdout keeps one JSON line per phase): ``[phase  12.3 s] message``."""
-
-    def __init__(self, phase: str) -> None:
-        self.phase, self.started = phase, time.monotonic()
-
-    def elapsed(self) -> float:
-        return time.monotonic() - self.started
-
-    def __call__(self, message: str) -> None:
-        print(f"[{self.phase} {self.elapsed():7.1f} s] {message}", file=sys.stderr, flush=True)
 
 
 def phase_crashes(cloud: LocalCloud, sdk: Any, calls: rs.CallLog, notices: Notices, args: argparse.Namespace) -> dict[str, Any]:

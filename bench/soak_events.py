@@ -1,8 +1,9 @@
 """The soak's events for the two functions the whole story does not drive: ``alarm`` and ``webhook``.
 
-* :func:`send_alarms` — one CloudMonitor alarm event (``acs.cms``, ``cms:CloudMonitor:AlertWebHook``) per
-  service on the default EventBridge bus, as CloudMonitor publishes it; the FC runtime delivers it to
-  ``alarm`` through the trigger's delivery faults (so three times and reordered in the duplicates phase);
+* :func:`send_alarms` — CloudMonitor alarm events (``acs.cms``, ``cms:CloudMonitor:AlertWebHook``) on the
+  default EventBridge bus, as CloudMonitor publishes them: per service one firing (``ALERT``), then its
+  recovery (``OK``); the FC runtime delivers them to ``alarm`` through the trigger's delivery faults
+  (so three times and reordered in the duplicates phase);
 * :func:`send_webhooks` — signed ops-API requests (status, timelines) to ``webhook``'s HTTP trigger,
   each sent three times in a shuffled order: the first copy of each answers 200, every replay 401.
 
@@ -24,22 +25,28 @@ from tests.e2e.webhook_support import Webhook
 ALARM_RULE = "autopilot-soak-canary-p99"
 
 
-def alarm_data(service: str, timestamp_ms: int) -> dict[str, str]:
-    """The ``data`` of a firing CloudMonitor alarm on ``service`` (p99 latency), as EventBridge carries it."""
-    return {"alertName": "soak-canary-p99-latency", "alertState": "ALERT", "curValue": "912.5",
+def alarm_data(service: str, timestamp_ms: int, state: str = "ALERT") -> dict[str, str]:
+    """The ``data`` of a CloudMonitor alarm on ``service`` (p99 latency; ``state`` ALERT or OK), as
+    EventBridge carries it."""
+    return {"alertName": "soak-canary-p99-latency", "alertState": state, "curValue": "912.5",
             "dimensions": f"{{serviceName={service}, userId=1}}", "expression": "$Average>=500",
             "metricName": "TP99", "metricProject": "acs_pai_eas", "namespace": "acs_pai_eas",
-            "preTriggerLevel": "OK", "ruleId": ALARM_RULE, "timestamp": str(timestamp_ms),
-            "triggerLevel": "CRITICAL", "userId": "1"}
+            "preTriggerLevel": "OK" if state == "ALERT" else "CRITICAL", "ruleId": ALARM_RULE,
+            "timestamp": str(timestamp_ms), "triggerLevel": "CRITICAL" if state == "ALERT" else "OK", "userId": "1"}
 
 
 def send_alarms(cloud: Any, services: list[str]) -> int:
-    """Publish one firing alarm per service on the default bus; how many events were published."""
+    """Publish, per service, a firing alarm then its recovery a minute later on the default bus; how
+    many events were published."""
     now_ms = int(cloud.clock.now() * 1000)
-    for i, service in enumerate(services):
-        cloud.eventbridge.backend.emit("default", source="acs.cms", type="cms:CloudMonitor:AlertWebHook",
-                                       data=alarm_data(service, now_ms + i), subject=f"acs:cms:cn-hangzhou:1:alert/{ALARM_RULE}")
-    return len(services)
+    sent = 0
+    for state, later in (("ALERT", 0), ("OK", 60_000)):
+        for i, service in enumerate(services):
+            cloud.eventbridge.backend.emit("default", source="acs.cms", type="cms:CloudMonitor:AlertWebHook",
+                                           data=alarm_data(service, now_ms + later + i, state),
+                                           subject=f"acs:cms:cn-hangzhou:1:alert/{ALARM_RULE}")
+            sent += 1
+    return sent
 
 
 def alarm_figures(cloud: Any, notices: list[dict[str, Any]], sent: int, copies: int) -> dict[str, Any]:

@@ -36,6 +36,8 @@ def test_the_soaks_alarm_event_is_a_firing_alarm_on_the_service_it_names():
     alarm = cms_alarm(parse_event(json.dumps(envelope).encode()))
     assert alarm.is_firing and alarm.dimensions["serviceName"] == "p0_model_v2"
     assert alarm.timestamp_ms == 1_764_547_200_000 and alarm.rule_id == soak_events.ALARM_RULE
+    recovered = {**envelope, "data": soak_events.alarm_data("p0_model_v2", 1_764_547_260_000, "OK")}
+    assert not cms_alarm(parse_event(json.dumps(recovered).encode())).is_firing
 
 
 @pytest.mark.parametrize("module", [soak, soak_events])
