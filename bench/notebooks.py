@@ -11,6 +11,8 @@ first tick. The policy: enforce, idle 60 min, grace 30 min. Then, on localcloud'
   repaired (Delete + Create, and their idle time read from the metrics);
 * ``quiet``  — t=20 min: nothing to do;
 * ``warn``   — t=60 min: the idle ones are warned (ledger writes, notifications; no DSW call);
+  each warning and stop notice goes to a local webhook receiver and is delivered the governor's way
+  (announced, claimed, sent, recorded: notebooks/delivery.py), so its ledger requests are counted;
 * ``grace``  — t=75 min: the warned ones wait (no head read: the open index says enough);
 * ``stop``   — t=90 min: the warned ones are stopped (StopInstance each).
 
@@ -28,6 +30,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import sys
 import time
 from pathlib import Path
@@ -50,6 +53,7 @@ def _runtime(cloud: Any) -> Any:
     config = parse_config(json.dumps({
         "version": 1, "storage": {"bucket": BUCKET}, "workspace": {"id": "ws-1"}, "pipelines": {},
         "notebooks": {"mode": "enforce", "idle_minutes": 60, "warn_minutes": 30},
+        "notifications": [{"type": "webhook", "url_env": "AUTOPILOT_NOTIFY_URL"}],
     }))
     env = cloud.env(BUCKET)
     return Runtime(Settings.resolve(environ=env), config, Credentials.from_env(env), request_id="bench", now=cloud.clock.now)
@@ -69,13 +73,32 @@ def _fleet(cloud: Any, n: int) -> tuple[list[str], list[str]]:
     return idle, ids[n // 10:]
 
 
+class _Receiver:
+    """The webhook the notices go to: counts them."""
+
+    def __init__(self) -> None:
+        self.received = 0
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+        self.received += 1
+        start_response("200 OK", [("Content-Type", "application/json")])
+        return [b"{}"]
+
+
 def run_size(n: int) -> dict[str, Any]:
     from alibabacloud_pai_dsw20220101 import models
 
     from localcloud import LocalCloud
+    from localcloud.server import ThreadedServer
     from pai_autopilot.notebooks.tick import governor_tick
 
     cloud = LocalCloud().start()
+    receiver = _Receiver()
+    server = ThreadedServer(receiver)
+    server.start()
+    os.environ["AUTOPILOT_NOTIFY_URL"] = server.url
+    os.environ.setdefault("AUTOPILOT_NOTIFY_PER_MINUTE", "100000")  # a fleet's warnings in one tick
     try:
         cloud.create_bucket(BUCKET)
         cloud.clock.freeze(T0)
@@ -93,6 +116,7 @@ def run_size(n: int) -> dict[str, Any]:
                         cpu_percent_threshold=5, gpu_percent_threshold=5, max_idle_time_in_minutes=600))
             mark = cloud.api_calls.mark()
             started = time.perf_counter()
+            sent = receiver.received
             result = governor_tick(rt)
             seconds = time.perf_counter() - started
             calls = cloud.api_calls.by_action(mark)
@@ -104,13 +128,15 @@ def run_size(n: int) -> dict[str, Any]:
             ticks.append({
                 "tick": name, "seconds": round(seconds, 3), "dsw_calls": total, "list_pages": dsw.get("ListInstances", 0),
                 "mutating_calls": mutating, "metrics_reads": metrics, "dsw_by_action": dsw, "ledger_requests": oss,
-                "actions": result["counts"], "bound": pages + mutating + metrics,
+                "actions": result["counts"], "notices": receiver.received - sent, "bound": pages + mutating + metrics,
                 "within_bound": total <= pages + mutating + metrics and dsw.get("ListInstances", 0) == pages,
             })
             print(f"N={n:>5} {name:<6} {seconds:6.2f} s  DSW {total:>5} (list {dsw.get('ListInstances', 0)}, "
-                  f"mutating {mutating}, metrics {metrics})  ledger {oss:>5}  {result['counts']}", flush=True)
+                  f"mutating {mutating}, metrics {metrics})  ledger {oss:>5}  notices {receiver.received - sent:>4}  "
+                  f"{result['counts']}", flush=True)
         return {"n": n, "pages": pages, "idle": len(idle), "hand_edited": len(hand), "ticks": ticks}
     finally:
+        server.stop()
         cloud.stop()
 
 

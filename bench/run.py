@@ -16,6 +16,7 @@ BENCHES = [
     ["training.py"],
     ["notebooks.py", "--sizes", "200", "2000"],
     ["reconcile.py", "--ticks", "3", "--events", "30"],
+    ["status.py", "--repeats", "3"],
 ]
 
 if __name__ == "__main__":

@@ -23,16 +23,17 @@ AUTOPILOT_LEASE_SECONDS    how long a claim blocks others before a retry     ``3
                            it above every function's timeout (300 s)
 AUTOPILOT_NOTIFY_PER_MINUTE notifications per target per minute (per FC       ``20``
                            instance); a burst beyond is dropped
-AUTOPILOT_WEBHOOK_URL      base URL of the webhook (signed snooze links in     unset (the warning
-                           notebook warnings), e.g. ``https://x.fcapp.run``    names the CLI instead)
-AUTOPILOT_WEBHOOK_SECRET   HMAC key of the webhook and its signed links        unset
-                           (never logged, never in a result)
+AUTOPILOT_WEBHOOK_URL      base URL of the webhook (signed snooze links in     unset (no links)
+                           notebook warnings), e.g. ``https://x.fcapp.run``
+AUTOPILOT_WEBHOOK_SECRET   HMAC key of the webhook, its signed links and the   unset
+                           CloudMonitor callback token (never logged)
 AUTOPILOT_WEBHOOK_KEY_ID   which key signed a link (``kid``), for rotation     ``default``
 AUTOPILOT_ACCOUNT_ID       account id: the FC 3.0 endpoint of the canary     ``FC_ACCOUNT_ID``
                            kick (``<id>.<region>.fc.aliyuncs.com``)
 AUTOPILOT_CANARY_FUNCTION  FC function name of the canary controller         ``pai-autopilot-canary``
-AUTOPILOT_ALARM_TOKEN      ``?token=`` of the alarm function's HTTP          unset (callback refused)
-                           callback URL
+AUTOPILOT_ALARM_TOKEN      deprecated (one release): a ``?token=`` for the   unset (derived token)
+                           alarm function's callback URL, used by ``wire``
+                           instead of the one derived from the webhook secret
 AUTOPILOT_KICK_WAIT_SECONDS a kicked canary tick polls this long for the     ``90``
                            new canary to be Running
 ========================== ================================================= =====================
@@ -196,7 +197,8 @@ class Settings:
     account_id: str | None = None
     #: FC function name of the canary controller (what model_landed kicks).
     canary_function: str = "pai-autopilot-canary"
-    #: Shared token of the CloudMonitor alarm callback URL (``?token=``); unset: the HTTP callback is refused.
+    #: Deprecated: a static ``?token=`` of the alarm callback URL, overriding the token derived from the webhook
+    #: secret (:mod:`~pai_autopilot.ops.callback`) for one release; unset: only the derived token is accepted.
     alarm_token: str | None = dataclasses.field(default=None, repr=False)
     #: A kick waits up to this long (polling) for the new canary to be Running, so the first step
     #: follows readiness at once instead of the next timer (keep it below the canary function's timeout).

@@ -201,7 +201,8 @@ SCENARIOS: dict[str, FunctionScenario] = {
         "timer every 5 minutes (the clock; duplicated ticks fired side by side)",
         ("StopInstance",), ("notebooks",),
         "native culler on every instance (overlapping ticks may both set it: checked as state, one culler); "
-        "idle → one warning (ledger warned) → one stop (stopping, StopInstance, stopped)"),
+        "idle → one warning (ledger warned, then its notice: sending, sent) → one stop (stopping, StopInstance, "
+        "stopped, its notice); a crash anywhere: FC's retry finishes its own stop claim and sends what was owed"),
     "webhook": FunctionScenario(
         "signed HTTP requests (FC HTTP trigger); driven in tests/e2e/test_webhook*.py, not by this suite's flows",
         ("ReleaseService",), (),

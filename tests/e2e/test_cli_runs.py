@@ -92,6 +92,12 @@ def test_retrain_without_force_is_a_noop(cli, landed, sdk):
     assert result.exit_code == 0, result.output
     assert f"already has run {landed}" in result.output and "nothing to do" in result.output
     assert ledger_keys(sdk) == before and len(dlc_jobs(sdk)) == 1
+    # --json prints the outcome the webhook's POST /v1/retrain answers
+    as_json = json.loads(cli("retrain", "demo", "v1", "--json").output)
+    assert as_json["outcome"] == "noop" and as_json["run_id"] == landed and as_json["requested_by"] == "cli:alice"
+    planned = json.loads(cli("retrain", "demo", "v1", "--force", "--dry-run", "--json").output)
+    assert planned["outcome"] == "planned" and planned["job"]["display_name"] == retrain_run_id("demo", "v1", 1)
+    assert ledger_keys(sdk) == before
 
 
 def test_retrain_force_starts_a_second_run_and_job(cli, landed, project_cloud, sdk):

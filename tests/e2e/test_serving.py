@@ -49,8 +49,12 @@ def test_a_trained_model_becomes_a_running_service_with_its_autoscaler(project_c
     assert [r["state"] for r in model_records(sdk, "v1")][-1] == "serving"
     (stable,) = ledger_records(sdk, "serving/demo/")
     assert stable["data"]["version"] == "v1" and stable["data"]["metrics"]["accuracy"] > 0
-    runs = [r["state"] for r in ledger_records(sdk, "runs/demo/")]
+    run_records = ledger_records(sdk, "runs/demo/")
+    runs = [r["state"] for r in run_records]
     assert runs[-1] == "served" and "waiting_for_model" in runs
+    # each serving mark says why the run moved, not the job's last status
+    why = {r["state"]: r["data"].get("reason") for r in run_records}
+    assert why["served"].startswith("service demo_model_v1 Running") and why["model_ready"].startswith("model landed")
     events = [n["event"] for n in notices]
     assert events.count("service_running") == 1 and "service_creating" in events
     # And the service's access token is in no record, notification or result

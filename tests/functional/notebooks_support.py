@@ -80,12 +80,13 @@ def nb_cloud(cloud: Any, monkeypatch: pytest.MonkeyPatch, _notice_server: tuple[
     return cloud
 
 
-def runtime(cloud: Any, notebooks: dict[str, Any], **env: str) -> Runtime:
-    """A Runtime on localcloud (its clock is the runtime's now) with this ``notebooks:`` policy."""
+def runtime(cloud: Any, notebooks: dict[str, Any], *, request_id: str = "test", **env: str) -> Runtime:
+    """A Runtime on localcloud (its clock is the runtime's now) with this ``notebooks:`` policy; ``request_id``
+    is the FC request's (the same for FC's retries of one invocation, its own for each other tick)."""
     config = parse_config(json.dumps({**BASE_CONFIG, "notebooks": notebooks}))
     environ = {**cloud.env(BUCKET), **env}
     return Runtime(Settings.resolve(environ=environ), config, Credentials.from_env(environ),
-                   request_id="test", now=cloud.clock.now)
+                   request_id=request_id, now=cloud.clock.now)
 
 
 def create(rt: Runtime, name: str, *, spec: str = GPU_SPEC, labels: dict[str, str] | None = None,

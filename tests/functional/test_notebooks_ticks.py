@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import uuid
 from collections import Counter
 
 import pytest
@@ -30,8 +31,8 @@ def _idle_fleet(cloud, rt, count):
 
 
 def _overlapping_ticks(cloud, copies=3):
-    """``copies`` ticks at once, each with its own runtime (as separate FC instances would), then one more."""
-    runtimes = [runtime(cloud, POLICY) for _ in range(copies + 1)]
+    """``copies`` ticks at once, each with its own runtime and request id (as separate FC invocations), then one more."""
+    runtimes = [runtime(cloud, POLICY, request_id=f"tick-{uuid.uuid4().hex[:8]}") for _ in range(copies + 1)]
     barrier = threading.Barrier(copies)
     errors = []
 
@@ -163,13 +164,38 @@ def test_a_failed_stop_is_retried_by_a_later_tick_and_saves_the_image_when_label
     with pytest.raises(TransientError, match="1 notebook step"):  # FC retries the invocation …
         governor_tick(rt)
     assert status(rt, iid) == "Running" and states(rt, iid) == ["warned", "stopping"]
-    assert governor_tick(rt)["counts"] == {"wait": 1}  # … and the retry leaves the claimed stop alone
-    cloud.advance(301)  # the next tick after the claim's retry time stops it, saving the image first
+    other = runtime(cloud, POLICY, request_id="another-tick")
+    assert governor_tick(other)["counts"] == {"wait": 1}  # another invocation leaves the claimed stop to its owner
+    # … and FC's retry (the same request id) takes its own claim over at once, saving the image first
     assert governor_tick(rt)["counts"] == {"stop": 1}
     assert states(rt, iid) == ["warned", "stopping", "stopped"]
     described = rt.clients.dsw.get_instance(iid, models.GetInstanceRequest()).body
     assert described.status in ("Stopping", "Saving") and described.latest_snapshot is not None
     assert [n["details"]["image saved"] for n in notices.of("notebook_stopped")] == ["yes"]
+
+
+def test_a_stop_claimed_by_a_tick_that_died_is_taken_over_after_the_lease(nb_cloud, notices):
+    from localcloud.core.faults import Fault
+    from pai_autopilot.errors import TransientError
+    from pai_autopilot.notebooks.decide import GOVERNOR_TIMEOUT_S, STOP_LEASE_S
+
+    cloud = nb_cloud
+    rt = runtime(cloud, POLICY, request_id="dead-tick")
+    iid = create(rt, "nb_lease")
+    cloud.advance(10)
+    seed(cloud, iid, cpu=1, gpu=1, minutes=400, step=300, start=cloud.clock.now() - 65 * 60)
+    governor_tick(rt)  # warned
+    cloud.advance(30 * 60)
+    cloud.faults.add(Fault(service="dsw", operation="StopInstance", status=500, count=3))
+    with pytest.raises(TransientError):  # its FC retries never come (say they all failed)
+        governor_tick(rt)
+    cloud.advance(GOVERNOR_TIMEOUT_S)  # past the claimant's FC timeout, inside the lease's margin: still its own
+    later = runtime(cloud, POLICY, request_id="later-tick")
+    assert governor_tick(later)["counts"] == {"wait": 1}
+    cloud.advance(STOP_LEASE_S - GOVERNOR_TIMEOUT_S)  # the lease is over: the next tick stops it
+    assert governor_tick(later)["counts"] == {"stop": 1}
+    assert states(rt, iid) == ["warned", "stopping", "stopped"] and status(rt, iid) == "Stopping"
+    assert len(notices.of("notebook_stopped")) == 1
 
 
 def test_scope_by_workspace_and_labels_and_the_platform_culls_when_the_governor_is_down(nb_cloud):

@@ -57,21 +57,71 @@ def test_an_alarm_that_is_not_firing_or_names_another_service_only_notifies(roll
     assert env.head().state == "progressing"
 
 
-def test_the_form_encoded_http_callback_needs_the_token(rollout_env):
+def callback_event(service: str, query: dict[str, str]) -> bytes:
+    http = load_event_json("httpCmsAlarmForm.json")
+    form = dict(__import__("urllib.parse").parse.parse_qsl(http["body"]))
+    form["dimensions"] = f"{{serviceName={service}, userId=1}}"
+    http["body"] = urlencode(form)
+    http["queryParameters"] = query
+    return json.dumps(http).encode()
+
+
+def refusal(response: dict) -> tuple[int, str]:
+    return response["statusCode"], json.loads(response["body"])["error"]["code"]
+
+
+SECRET = "alarm-test-webhook-secret-0123456789"
+
+
+def logged(capsys) -> list[str]:
+    """The JSON log lines written so far (the library logs to stdout, the stream it was configured with)."""
+    out = capsys.readouterr().out
+    return [line for line in out.splitlines() if line.startswith("{")]
+
+
+def test_the_form_encoded_http_callback_needs_the_token_derived_from_the_webhook_secret(rollout_env, capsys):
+    from pai_autopilot.ops.callback import CMS_CALLBACK_PATH
+    from pai_autopilot.ops.signature import Secret, callback_token
+
     env = rollout_env
     env.start("v5", HEALTHY)
     env.tick()
-    http = load_event_json("httpCmsAlarmForm.json")
-    form = dict(__import__("urllib.parse").parse.parse_qsl(http["body"]))
-    form["dimensions"] = "{serviceName=demo_model_v5, userId=1}"
-    http["body"] = urlencode(form)
-    http["queryParameters"] = {"token": "wrong"}
-    denied = run(env, json.dumps(http).encode(), alarm_token="demo-alarm-token")
-    assert denied["statusCode"] == 403 and env.head().state == "progressing"
-    assert "demo-alarm-token" not in json.dumps(denied)
-    assert run(env, json.dumps(http).encode())["statusCode"] == 403  # no token configured: refused
-    http["queryParameters"] = {"token": "demo-alarm-token"}
-    done = run(env, json.dumps(http).encode(), alarm_token="demo-alarm-token")
-    assert done["statusCode"] == 200 and json.loads(done["body"])["outcome"] == "applied"
+    token = callback_token(Secret(SECRET), "POST", CMS_CALLBACK_PATH)  # what the webhook's /v1/alerts/cms takes
+    keyed = {"webhook_secret": SECRET, "webhook_key_id": "ci"}
+    # nothing configured to check a token with: refused, 403 not_configured
+    assert refusal(run(env, callback_event("demo_model_v5", {"kid": "ci", "token": token}))) == (403, "not_configured")
+    # a wrong token, another key's, a token without its kid, or none: 401 bad_signature, nothing done
+    for query in ({"kid": "ci", "token": "0" * 64}, {"kid": "other", "token": token}, {"token": token}, {}):
+        denied = run(env, callback_event("demo_model_v5", query), **keyed)
+        assert refusal(denied) == (401, "bad_signature"), (query, denied)
+        assert token not in json.dumps(denied) and SECRET not in json.dumps(denied)
+    assert env.head().state == "progressing"
+    done = run(env, callback_event("demo_model_v5", {"kid": "ci", "token": token}), **keyed)
+    assert done["statusCode"] == 200 and json.loads(done["body"])["outcome"] == "applied", done
     assert env.head().state == "rolled_back"
     assert "5xxResponseRatio = 0.12" in env.head().data["reason"]
+    lines = logged(capsys)
+    assert any('"alarm callback refused"' in line for line in lines), lines
+    assert not any(token in line or SECRET in line for line in lines)
+
+
+def test_the_deprecated_alarm_token_still_opens_the_callback_for_one_release(rollout_env, capsys):
+    from pai_autopilot.ops import callback
+
+    callback._warned.clear()  # a warning once per process: this test's process state
+    env = rollout_env
+    env.start("v5", HEALTHY)
+    env.tick()
+    denied = run(env, callback_event("demo_model_v5", {"token": "wrong"}), alarm_token="demo-alarm-token")
+    assert refusal(denied) == (401, "bad_signature") and env.head().state == "progressing"
+    assert "demo-alarm-token" not in json.dumps(denied)
+    assert refusal(run(env, callback_event("demo_model_v5", {}), alarm_token="demo-alarm-token")) == (401, "bad_signature")
+    done = run(env, callback_event("demo_model_v5", {"token": "demo-alarm-token"}), alarm_token="demo-alarm-token",
+               webhook_secret=SECRET)
+    assert done["statusCode"] == 200 and json.loads(done["body"])["outcome"] == "applied"
+    assert env.head().state == "rolled_back"
+    again = run(env, callback_event("demo_model_v5", {"token": "demo-alarm-token"}), alarm_token="demo-alarm-token")
+    assert again["statusCode"] == 200 and json.loads(again["body"])["outcome"] in ("noop", "notified"), again
+    lines = logged(capsys)
+    assert sum('"deprecated setting"' in line and "AUTOPILOT_ALARM_TOKEN" in line for line in lines) == 1, lines
+    assert not any("demo-alarm-token" in line for line in lines)

@@ -123,12 +123,22 @@ def test_a_rolled_back_canary_is_stopped_cleanup_after_later(rollout_env):
 def test_the_training_run_follows_its_rollout_served_then_rolled_back(rollout_env):
     env = rollout_env
     rt = env.runtime()
-    rt.ledger.claim("runs/demo/ap-demo-v2-1", "model_ready", {"pipeline": "demo", "version": "v2"})
+    rt.ledger.claim("runs/demo/ap-demo-v2-1", "model_ready", {"pipeline": "demo", "version": "v2", "job_id": "dlc2",
+                                                              "status": "Succeeded", "reason": "job dlc2 Succeeded"})
     env.start("v2", HEALTHY, run_id="ap-demo-v2-1")
     env.tick()
     assert rt.ledger.latest("runs/demo/ap-demo-v2-1").state == "model_ready"  # a canary, not served yet
     apply_command(env.runtime(), "demo", "promote", actor="ci")
-    assert rt.ledger.latest("runs/demo/ap-demo-v2-1").state == "served"
+    served = rt.ledger.latest("runs/demo/ap-demo-v2-1")
+    # the served record says why: the rollout's decision, not the job's last status
+    assert served.state == "served" and served.data["reason"] == env.head().data["reason"], served.data
+    assert "Succeeded" not in served.data["reason"] and served.data["rollout_id"] == env.head().data["rollout_id"]
     apply_command(env.runtime(), "demo", "rollback", actor="ci", reason="regression")
     run = rt.ledger.latest("runs/demo/ap-demo-v2-1")
     assert run.state == "rolled_back" and "regression" in run.data["reason"]
+    assert run.data["reason"] == env.head().data["reason"]
+    # and `run show` (the run's timeline) shows both reasons
+    from pai_autopilot.training.history import timeline
+
+    rows = timeline(rt.ledger.history("runs/demo/ap-demo-v2-1"))
+    assert [(r.state, r.reason) for r in rows[-2:]] == [("served", served.data["reason"]), ("rolled_back", run.data["reason"])]

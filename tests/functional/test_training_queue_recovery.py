@@ -168,3 +168,40 @@ def test_reconcile_submits_a_claim_whose_owner_died_once_its_lease_ran_out(cloud
     # And a later tick changes nothing more
     reconcile(cloud, env)
     assert len(jobs_named(rt, run1)) == 1
+
+
+def test_markers_landing_at_once_start_no_more_than_max_active_runs(cloud, env):
+    import threading
+
+    versions = [f"c{i}" for i in range(4)]
+    runtimes = {v: runtime(cloud, env, f"req-{v}") for v in versions}
+    datasets = {v: land(runtimes[v], v) for v in versions}
+    barrier = threading.Barrier(len(versions))
+    outcomes: dict[str, str] = {}
+
+    def admit(v: str) -> None:
+        barrier.wait()
+        outcomes[v] = admit_and_submit(runtimes[v], datasets[v]).outcome
+
+    threads = [threading.Thread(target=admit, args=(v,)) for v in versions]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    # At most one run (max_active_runs 1) was submitted; the others wait in the queue
+    rt = runtimes["c0"]
+    submitted = [v for v in versions if state(rt, v) == "submitted"]
+    assert len(submitted) <= 1, outcomes
+    assert sum(len(jobs_named(rt, run_id("demo", v))) for v in versions) == len(submitted)
+    assert sorted(slots.queued_runs(rt.ledger, "demo")) == sorted(run_id("demo", v) for v in versions if v not in submitted)
+    # And the queue drains them one at a time
+    started = len(submitted)
+    for _ in range(len(versions)):
+        active = slots.active_runs(rt.ledger, "demo")
+        assert len(active) <= 1
+        if active:
+            head = rt.ledger.latest(run_entity("demo", active[0]))
+            slots.index_head(rt.ledger, rt.ledger.append(head.entity, "failed", {**head.data, "status": "Failed"}, after=head))
+        started += start_next(runtime(cloud, env, f"req-next-{started}"), "demo") is not None
+    assert started == len(versions) and slots.queued_runs(rt.ledger, "demo") == []
+    assert all(len(jobs_named(rt, run_id("demo", v))) == 1 for v in versions)

@@ -121,3 +121,12 @@ def test_cli_validate_exit_codes(tmp_path):
     missing = runner.invoke(app, ["validate", str(tmp_path / "absent.yaml")])
     assert missing.exit_code == 2
     assert "cannot read" in missing.output
+
+
+def test_cli_validate_warns_of_the_deprecated_alarm_token_without_failing():
+    runner = CliRunner()
+    warned = runner.invoke(app, ["validate", str(ROOT / "autopilot.yaml")], env={"AUTOPILOT_ALARM_TOKEN": "tok-secret-1"})
+    assert warned.exit_code == 0 and "warning: AUTOPILOT_ALARM_TOKEN is deprecated" in warned.output
+    assert "tok-secret-1" not in warned.output
+    quiet = runner.invoke(app, ["validate", str(ROOT / "autopilot.yaml")], env={"AUTOPILOT_ALARM_TOKEN": ""})
+    assert "deprecated" not in quiet.output

@@ -168,25 +168,26 @@ def sign(
 def callback_url(
     url: Annotated[str | None, typer.Option(envvar="AUTOPILOT_WEBHOOK_URL", help="The HTTP trigger's URL (default: "
                                             "$AUTOPILOT_WEBHOOK_URL).")] = None,
+    alarm_url: Annotated[str | None, typer.Option("--alarm-url", help="Print the alarm function's callback URL instead: "
+                                                  "its HTTP trigger URL with the same token (what `wire` puts in the alarm rules).")] = None,
 ) -> None:
     """Print the URL to give CloudMonitor as the alarm callback (POST /v1/alerts/cms?kid=…&token=…).
 
-    CloudMonitor cannot sign requests, so this route also takes a static token derived from AUTOPILOT_WEBHOOK_SECRET:
-    the URL is a credential — keep it in CloudMonitor's contact settings only; rotating the secret revokes it.
+    CloudMonitor cannot sign requests, so this route (and the alarm function's HTTP trigger, given with --alarm-url)
+    takes a static token derived from AUTOPILOT_WEBHOOK_SECRET: the URL is a credential — keep it in CloudMonitor's
+    contact settings only; rotating the secret revokes it.
 
     Exit 2 when the secret is unset or too short, or no URL is given.
     """
-    from urllib.parse import urlencode
-
     from ..errors import SettingsError
+    from ..ops.callback import callback_url as build
     from ..ops.keys import webhook_keys
-    from ..ops.signature import callback_token
 
-    if not url:
-        raise _fail("give --url or set AUTOPILOT_WEBHOOK_URL (fc3 deploy output url.system_url of the webhook)", 2)
+    if not (url or alarm_url):
+        raise _fail("give --url or set AUTOPILOT_WEBHOOK_URL (fc3 deploy output url.system_url of the webhook), "
+                    "or --alarm-url (the alarm function's)", 2)
     try:
         (key_id, secret), = webhook_keys().items()
     except SettingsError as exc:
         raise _fail(str(exc), 2) from None
-    token = callback_token(secret, "POST", "/v1/alerts/cms")
-    typer.echo(f"{url.rstrip('/')}/v1/alerts/cms?{urlencode({'kid': key_id, 'token': token})}")
+    typer.echo(build(alarm_url, key_id, secret, path="") if alarm_url else build(url or "", key_id, secret))

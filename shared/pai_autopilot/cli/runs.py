@@ -3,8 +3,8 @@
 The ledger is read (and, by ``retrain``, written) with the project's own clients: settings and
 credentials from the environment (``eval "$(pai-autopilot local env)"`` for localcloud), the
 configuration from ``--config`` (default: ``$AUTOPILOT_CONFIG``, else ``./autopilot.yaml``).
-The reading and formatting live in :mod:`pai_autopilot.training.history`, the submission in
-:func:`pai_autopilot.training.submit.submit_run`.
+The reading and formatting live in :mod:`pai_autopilot.training.history`, the retrain in
+:func:`pai_autopilot.ops.retrain.retrain_version` (the webhook's ``POST /v1/retrain`` calls it too).
 
 Register on the app with :func:`register`.
 """
@@ -23,7 +23,6 @@ import typer
 
 if TYPE_CHECKING:
     from ..runtime import Runtime
-    from ..training.datasets import DatasetVersion
 
 ConfigOption = Annotated[
     Path | None, typer.Option("--config", help="autopilot.yaml (default: $AUTOPILOT_CONFIG, else ./autopilot.yaml).")
@@ -170,6 +169,7 @@ def retrain(
                      "(without it a forced run queues behind the active ones, like any other)."),
     ] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the plan (run id, job name, image, command); write nothing.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the outcome as JSON (the body `POST /v1/retrain` answers).")] = False,
     config: ConfigOption = None,
 ) -> None:
     """Submit a training run for a dataset version on demand (e.g. after its marker event was lost).
@@ -180,96 +180,59 @@ def retrain(
 
     Exit 2 for an unknown pipeline, an unusable version or --now without --force; 1 when the submission fails; 3 when the endpoint is unreachable.
     """
-    from ..training.datasets import DatasetVersion, match_marker
-
     if now and not force:
         raise _fail("--now only applies to --force (a run without --force takes the marker's path: checks, dedupe, queue)", 2)
-    user = f"cli:{_user()}"
-    rt = _runtime(config, request_id=user)
-    spec = rt.config.pipelines.get(pipeline)
-    if spec is None:
-        raise _fail(f"no pipeline {pipeline!r}; known: {', '.join(sorted(rt.config.pipelines)) or '(none)'}", 2)
     if not version.strip():
         raise _fail("empty version", 2)
-    marker_key = f"{spec.dataset.prefix}{version}/{spec.dataset.marker}"
-    match = match_marker(rt.config, rt.bucket_name, marker_key, expected_bucket=rt.bucket_name)
-    if not isinstance(match, DatasetVersion) or match.pipeline != pipeline:
-        raise _fail(getattr(match, "reason", f"{marker_key!r} is not a marker of pipeline {pipeline!r}"), 2)
+    user = f"cli:{_user()}"
+    rt = _runtime(config, request_id=user)
     with _cloud_errors(rt):
-        _retrain(rt, match, user=user, force=force, now=now, dry_run=dry_run)
-
-
-def _retrain(rt: Runtime, dataset: DatasetVersion, *, user: str, force: bool, now: bool, dry_run: bool) -> None:
-    from ..clients import retry_oss
-    from ..ledger import Record
-    from ..training.history import summarize
-    from ..training.jobs import create_job_body
-    from ..training.runs import retrain_run_id, run_entity, run_id
-    ledger, pipeline, version = rt.ledger, dataset.pipeline, dataset.version
-    original = run_id(pipeline, version)
-    existing = ledger.history(run_entity(pipeline, original))
-    # forced runs are numbered 1, 2, …: probe until the first free number
-    forced: list[tuple[int, list[Record]]] = []
-    while records := ledger.history(run_entity(pipeline, retrain_run_id(pipeline, version, len(forced) + 1))):
-        forced.append((len(forced) + 1, records))
-    newest = forced[-1][1] if forced else existing
-    if not force:
-        if newest:
-            s = summarize(newest)
-            typer.echo(f"{pipeline} {version} already has run {s.run_id} ({s.state}" + (f", job {s.job_id}" if s.job_id else "")
-                       + "): nothing to do; --force starts another run")
-            return
-        run, claim = original, {"requested_by": user}
-        if not retry_oss(lambda: rt.clients.bucket(rt.bucket_name).object_exists(dataset.marker_key)):
-            typer.echo(f"error: marker oss://{rt.bucket_name}/{dataset.marker_key} is not in OSS: the version is not "
-                       "complete (--force skips this check)", err=True)
+        result = _retrain(rt, pipeline, version, user=user, force=force, now=now, dry_run=dry_run)
+    if as_json:
+        _print_json(result)
+        if result["outcome"] == "rejected":
             raise typer.Exit(1)
-    else:
-        if forced and forced[-1][1][-1].state == "queued":
-            typer.echo(f"run {forced[-1][1][-1].entity.rsplit('/', 1)[-1]} is already queued: nothing to do")
-            return
-        # an unfinished forced run (claimed, no job recorded) is this command retried: resume it
-        unfinished = bool(forced) and forced[-1][1][-1].state == "claimed"
-        n = forced[-1][0] if unfinished else len(forced) + 1
-        run = retrain_run_id(pipeline, version, n)
-        claim = {"forced": True, "retrain": n, "requested_by": user, "retrain_of": original}
-    if dry_run:
-        body = create_job_body(rt.config, dataset, run=run, workspace_id=rt.workspace_id)
-        spec = body["JobSpecs"][0]
+        return
+    _report_retrain(result, force=force)
+
+
+def _retrain(rt: Runtime, pipeline: str, version: str, *, user: str, force: bool, now: bool, dry_run: bool) -> dict[str, Any]:
+    """:func:`~..ops.retrain.retrain_version` with its expected refusals as ``error: …`` and an exit code."""
+    from ..errors import InvalidInputError
+    from ..ops.retrain import MarkerMissing, retrain_version
+
+    try:
+        with _quiet_logs():
+            return retrain_version(rt, pipeline, version, actor=user, force=force, queue_at_capacity=not now, dry_run=dry_run)
+    except MarkerMissing as exc:
+        raise _fail(f"{exc} (--force skips this check)", 1) from None
+    except InvalidInputError as exc:  # an unknown pipeline, an unusable version
+        raise _fail(str(exc), 2) from None
+
+
+def _report_retrain(result: dict[str, Any], *, force: bool) -> None:
+    """Print the outcome of a retrain as the command's lines; exit 1 when the run was rejected."""
+    outcome, run, pipeline, version = result["outcome"], result["run_id"], result["pipeline"], result["version"]
+    if outcome == "noop" and force:  # only a queued forced run stops another forced one
+        typer.echo(f"run {run} is already queued: nothing to do")
+    elif outcome == "noop":
+        job = f", job {result['job_id']}" if result.get("job_id") else ""
+        typer.echo(f"{pipeline} {version} already has run {run} ({result['state']}{job}): nothing to do; --force starts another run")
+    elif outcome == "planned":
+        job = result["job"]
         for key, value in [
-            ("plan", f"submit run {run} for {pipeline} {version}" + (f" (forced retrain #{claim['retrain']})" if force else "")),
-            ("display name", body["DisplayName"]), ("job type", body["JobType"]), ("image", spec["Image"]),
-            ("command", body["UserCommand"]), ("dataset", dataset.dataset_uri), ("requested by", user),
+            ("plan", f"submit run {run} for {pipeline} {version}" + (f" (forced retrain #{result['retrain']})" if force else "")),
+            ("display name", job["display_name"]), ("job type", job["job_type"]), ("image", job["image"]),
+            ("command", job["command"]), ("dataset", job["dataset"]), ("requested by", result["requested_by"]),
         ]:
             typer.echo(f"{key + ':':<14}{value}")
         typer.echo("dry run: nothing written")
-        return
-    with _quiet_logs():
-        if force:
-            outcome = _submit_forced(rt, dataset, run, claim, now=now)
-        else:  # exactly what the marker event would do: checks, dedupe, queue
-            from ..training.landed import admit_and_submit
-
-            outcome = admit_and_submit(rt, dataset, claim=claim)
-    if outcome.outcome == "rejected":
-        raise _fail(f"run {outcome.run_id} rejected: {outcome.reason}", 1)
-    if outcome.outcome == "duplicate":
-        typer.echo(f"run {outcome.run_id} was already submitted by another invocation" + (f": job {outcome.job_id}" if outcome.job_id else ""))
-        return
-    if outcome.outcome != "submitted":  # e.g. queued behind the pipeline's active run
-        typer.echo(f"run {outcome.run_id} {outcome.outcome}" + (f": {outcome.reason}" if outcome.reason else ""))
-        return
-    found = " (found the job a previous attempt created)" if outcome.found_existing_job else ""
-    typer.echo(f"submitted run {outcome.run_id} for {pipeline} {version}: job {outcome.job_id}{found}")
-
-
-def _submit_forced(rt: Runtime, dataset: DatasetVersion, run: str, claim: dict[str, Any], *, now: bool) -> Any:
-    """A forced run: queued when the pipeline is at ``max_active_runs`` (unless ``now``), else submitted."""
-    from ..training.admission import enqueue
-    from ..training.queue import at_capacity
-    from ..training.runs import run_entity
-    from ..training.submit import submit_run
-
-    if not now and rt.ledger.latest(run_entity(dataset.pipeline, run)) is None and at_capacity(rt, dataset.pipeline):
-        return enqueue(rt, dataset, "", run=run, claim=claim)
-    return submit_run(rt, dataset, run=run, claim=claim)
+    elif outcome == "rejected":
+        raise _fail(f"run {run} rejected: {result.get('reason', '')}", 1)
+    elif outcome == "duplicate":
+        typer.echo(f"run {run} was already submitted by another invocation" + (f": job {result['job_id']}" if result.get("job_id") else ""))
+    elif outcome != "submitted":  # e.g. queued behind the pipeline's active run
+        typer.echo(f"run {run} {outcome}" + (f": {result['reason']}" if result.get("reason") else ""))
+    else:
+        found = " (found the job a previous attempt created)" if result.get("found_existing_job") else ""
+        typer.echo(f"submitted run {run} for {pipeline} {version}: job {result['job_id']}{found}")

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+if TYPE_CHECKING:
+    from ..settings import Settings
 
 
 def wire(
@@ -20,7 +23,8 @@ def wire(
     ),
     alarm_callback_url: Annotated[
         str | None,
-        typer.Option(help="HTTP trigger URL of the alarm function: the alarm rules' webhook (with ?token=$AUTOPILOT_ALARM_TOKEN). "
+        typer.Option(help="HTTP trigger URL of the alarm function: the alarm rules' webhook, with the callback token derived "
+                     "from $AUTOPILOT_WEBHOOK_SECRET (?kid=…&token=…; the deprecated $AUTOPILOT_ALARM_TOKEN overrides it). "
                      "Default $AUTOPILOT_ALARM_CALLBACK_URL; unset: alarms reach the function through the default bus only."),
     ] = None,
 ) -> None:
@@ -58,8 +62,8 @@ def wire(
     eb = eventbridge_client(settings, creds)
     cms = clients(settings, creds).cms
     webhook = alarm_callback_url or os.environ.get("AUTOPILOT_ALARM_CALLBACK_URL") or None
-    if webhook and settings.alarm_token:
-        webhook += ("&" if "?" in webhook else "?") + "token=" + settings.alarm_token
+    if webhook:
+        webhook = _with_token(webhook, settings)
     with cli_errors(oss_endpoint(settings), bucket_name):
         steps = wiring.plan(cfg, eventbridge=eb, bucket=bucket, region=settings.region, account_id=account,
                             function_prefix=function_prefix, cms=cms, alarm_webhook=webhook)
@@ -75,3 +79,20 @@ def wire(
         wiring.apply(steps, eventbridge=eb, bucket=bucket, cms=cms)
     changed = sum(step.action in ("create", "update") for step in steps)
     typer.echo(f"applied {changed} change(s)" if changed else "nothing to change")
+
+
+def _with_token(url: str, settings: Settings) -> str:
+    """The alarm function's callback URL with its token (:mod:`..ops.callback`); exit 2 when there is none."""
+    from ..errors import SettingsError
+    from ..ops.callback import DEPRECATION, callback_url, legacy_url
+    from ..ops.keys import KEY_ID_ENV, SECRET_ENV, webhook_keys
+    from .failures import fail
+
+    if settings.alarm_token:
+        typer.echo(f"warning: {DEPRECATION}", err=True)
+        return legacy_url(url, settings.alarm_token)
+    try:
+        (key_id, secret), = webhook_keys({SECRET_ENV: settings.webhook_secret or "", KEY_ID_ENV: settings.webhook_key_id}).items()
+    except SettingsError as exc:
+        raise fail(f"the alarm callback URL needs its token: {exc}", 2) from None
+    return callback_url(url, key_id, secret, path="")

@@ -4,8 +4,9 @@ Per instance, in this order (the first that applies wins):
 
 1. stopped by us and running again → ``restarted`` (record it; the savings count ends here) — unless
    the stop is younger than :data:`RESTART_MIN_S` (then the listing predates it: ``wait``);
-2. a stop was claimed and it still runs → ``wait`` (another tick is on it), or ``stop`` again once
-   the claim is older than :data:`STOP_RETRY_AFTER_S` (that tick failed);
+2. a stop was claimed and it still runs → ``wait`` (another tick is on it), or ``stop`` again when the
+   claim is this invocation's own (FC's retry of the same request: its first attempt died) or older than
+   :data:`STOP_LEASE_S` (its tick is over, so it failed);
 3. exempt by the keep-alive label → ``clear`` an open warning, else ``none``;
 4. snoozed and the snooze has not ended → ``none``;
 5. *qualifies*: idle for ``idle_minutes``, or inside quiet hours and idle for
@@ -50,8 +51,11 @@ CullerAction = Literal["keep", "create", "replace", "delete", "skip"]
 
 #: A stopped instance listed as running this soon after the stop is a stale listing, not a restart.
 RESTART_MIN_S = 60.0
-#: A claimed stop still running after this long is retried (longer than a tick's FC timeout).
-STOP_RETRY_AFTER_S = 300.0
+#: ``dsw_governor``'s ``timeout`` in s.yaml: no tick lives longer (a unit test keeps the two equal).
+GOVERNOR_TIMEOUT_S = 300.0
+#: A stop claimed by another invocation and still running after this long is retried: the claimant's
+#: tick is over (FC's timeout), plus a margin for clock skew. Its own FC retry takes it over at once.
+STOP_LEASE_S = GOVERNOR_TIMEOUT_S + 30.0
 
 __all__ = ["CullerVerdict", "Verdict", "decide", "decide_culler", "decide_unlisted", "qualifies", "view"]
 
@@ -91,16 +95,20 @@ def qualifies(inst: InstanceView, policy: Notebooks, now: float) -> tuple[bool, 
     return False, f"busy: idle {idle} min < {policy.idle_minutes} min"
 
 
-def decide(inst: InstanceView, state: NotebookState, policy: Notebooks, *, now: float) -> Verdict:
-    """The verdict for a running instance (see the module doc for the order)."""
+def decide(inst: InstanceView, state: NotebookState, policy: Notebooks, *, now: float,
+           request_id: str | None = None) -> Verdict:
+    """The verdict for a running instance (see the module doc for the order); ``request_id`` is the
+    deciding invocation's (a ``stopping`` claim it wrote itself is its own to finish)."""
     if state.kind == "stopped":
         if now - state.at < RESTART_MIN_S:  # a listing older than our own stop (an overlapping tick)
             return Verdict("wait", "stopped just now; this listing predates the stop")
         return Verdict("restarted", "running again after the governor stopped it")
     if state.kind == "stopping":
-        if now - state.at < STOP_RETRY_AFTER_S:
+        own = request_id is not None and state.by == request_id
+        if not own and now - state.at < STOP_LEASE_S:
             return Verdict("wait", "another tick is stopping it")
-        return Verdict("stop", "a stop was claimed and the instance still runs: stopping it",
+        why = "this invocation's own claim (FC's retry)" if own else f"the claim is over {STOP_LEASE_S:.0f} s old"
+        return Verdict("stop", f"a stop was claimed and the instance still runs ({why}): stopping it",
                        save_image=state.save_image)
     exempt, why = keep_alive(inst.labels, policy, now=now)
     if exempt:

@@ -12,6 +12,10 @@
   instance is running or whose state is not ``stopped``, and of instances idle enough to act on —
   never every instance's state. The key carries the state, so a stopped instance that stays
   stopped costs nothing but its line in the listing.
+* Pending notices ``<ledger>/index/notebooks/<instance id>@notice@<record seq>.<event>``: in the same
+  listing, present from just before a ``warned`` or ``stopped`` record is written until its notice is
+  delivered or given up (:mod:`.delivery`) — so a notice lost to a crash costs requests only while it
+  is pending.
 * Action log ``<ledger>/index/notebook-actions/<UTC date>/<at>-<instance>-<seq>``: a copy of every
   record, by day, so reports and the status page list only the days they show.
 
@@ -38,6 +42,7 @@ from ..ledger import Ledger, Record
 
 KIND = "notebooks/"
 OPEN_STATES = ("warned", "snoozed", "stopping", "stopped")
+NOTICE = "notice"  # the middle field of a pending notice's index key
 
 
 def entity(instance_id: str) -> str:
@@ -62,6 +67,7 @@ class NotebookState:
     stop_at: float | None = None
     snoozed_until: float | None = None
     save_image: bool = False
+    by: str | None = None  # who wrote it (a request id, ``webhook:…``, ``cli:…``)
 
 
 def view(record: Record | None) -> NotebookState:
@@ -69,7 +75,8 @@ def view(record: Record | None) -> NotebookState:
         return NotebookState()
     d = record.data
     return NotebookState(kind=record.state, at=record.at, episode=d.get("episode"), stop_at=d.get("stop_at"),
-                         snoozed_until=d.get("snoozed_until"), save_image=bool(d.get("save_image", False)))
+                         snoozed_until=d.get("snoozed_until"), save_image=bool(d.get("save_image", False)),
+                         by=record.by)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -86,13 +93,40 @@ def _index_key(ledger: Ledger, instance_id: str, kind: str, at: float) -> str:
     return f"{_open_prefix(ledger)}{instance_id}@{kind}@{at:.6f}"
 
 
+@dataclasses.dataclass(frozen=True)
+class PendingNotice:
+    """A notice announced in the open index and not yet settled (delivered or given up): the notice of
+    record ``seq`` of the instance (``notebook_idle_warning`` of a ``warned``, ``notebook_stopped`` of a
+    ``stopped``). See :mod:`.delivery`."""
+
+    instance_id: str
+    seq: int
+    event: str
+    key: str
+
+
+def notice_key(ledger: Ledger, instance_id: str, seq: int, event: str) -> str:
+    """The open-index key announcing the notice of record ``seq`` (the same for every writer)."""
+    return f"{_open_prefix(ledger)}{instance_id}@{NOTICE}@{seq:08d}.{event}"
+
+
 def open_instances(ledger: Ledger) -> dict[str, IndexEntry]:
     """The open index by instance id (one LIST per 1,000 entries; the key carries state and time)."""
+    return open_index(ledger)[0]
+
+
+def open_index(ledger: Ledger) -> tuple[dict[str, IndexEntry], list[PendingNotice]]:
+    """The open index by instance id, and the pending notices it announces — from the same listing."""
     prefix = _open_prefix(ledger)
     found: dict[str, IndexEntry] = {}
+    pending: list[PendingNotice] = []
     for key in ledger.store.list_keys(prefix):
         try:
             instance_id, kind, at_text = key[len(prefix):].rsplit("@", 2)
+            if kind == NOTICE:
+                seq_text, event = at_text.split(".", 1)
+                pending.append(PendingNotice(instance_id, int(seq_text), event, key))
+                continue
             at = float(at_text)
         except ValueError:
             continue  # not ours
@@ -102,7 +136,7 @@ def open_instances(ledger: Ledger) -> dict[str, IndexEntry]:
             found[instance_id] = IndexEntry(instance_id, kind, at, keys)
         else:
             found[instance_id] = dataclasses.replace(old, keys=keys)
-    return found
+    return found, pending
 
 
 def clear_open(ledger: Ledger, entry: IndexEntry) -> None:

@@ -12,8 +12,13 @@ Cost per tick (DESIGN.md §2, rule 7), for N running instances in scope:
   time), then the head record (LIST + GET) only of *candidates*: instances idle enough to act on
   and open ones that may change now — not a warned one still idle well inside its grace, not a
   stopped one that stays stopped — and the writes of actions (4 requests per record: the record,
-  the action log, the index entry in and out). Busy instances without open state cost nothing
-  beyond the listing.
+  the action log, the index entry in and out; a warning or a stop notice adds 4 more, see
+  :mod:`.delivery`). Busy instances without open state cost nothing beyond the listing; a notice
+  not yet delivered (the same listing shows it) costs its resumption, only while it is pending.
+
+Notices (the idle warning, the stop notice) are delivered at least once, deduplicated
+(:mod:`.delivery`): announced before their record, sent by whoever writes the record, resumed by a
+later tick — or FC's retry of the same request — if the sender crashed or the webhook failed.
 
 Modes: ``dry-run`` (and ``notebooks plan``) reads only and reports what it would do; ``warn`` records
 and sends the warnings, never stops nor touches cullers; ``enforce`` does everything. A transient
@@ -99,7 +104,7 @@ class _Tick:
                     and self.now - inst.idle_minutes * 60 > idle_since + 120):
                 inst = self.measure(inst)  # the culler's count restarted (re-created): ask the metrics
         current = state.view(head)
-        verdict = decide(inst, current, self.policy, now=self.now)
+        verdict = decide(inst, current, self.policy, now=self.now, request_id=self.rt.request_id)
         culler = decide_culler(inst, exempt=exempt, snoozed=snoozed_now(current, self.now), policy=self.policy)
         self.apply_culler(inst, culler)
         self.apply(inst, verdict, head)
@@ -120,10 +125,30 @@ class _Tick:
             entry["action"] = f"would {verdict.action}"
         elif verdict.action == "forget" or head is None:
             state.clear_open(self.rt.ledger, index)
+        elif head.state == "stopping":  # the stop went through: whoever records it tells the owner
+            from .notices import stopped_notice
+
+            data = {**head.data, "reason": verdict.reason}
+            note = stopped_notice(InstanceView.from_facts(instance_id, data), verdict.reason,
+                                  save_image=bool(data.get("save_image")))
+            _, entry["notified"] = self.write_noticed(instance_id, "stopped", data, head, note)
         else:
-            next_state = "stopped" if head.state == "stopping" else "cleared"
-            self.write(instance_id, next_state, {**head.data, "reason": verdict.reason}, head)
+            self.write(instance_id, "cleared", {**head.data, "reason": verdict.reason}, head)
         self.entries.append(entry)
+
+    def resume_notice(self, pending: state.PendingNotice) -> None:
+        """A notice the open index shows as not delivered yet: deliver it if it is due (:mod:`.delivery`)."""
+        if self.mode == "dry-run":
+            self.entries.append({"instance_id": pending.instance_id, "action": "would notify",
+                                 "reason": f"{pending.event} of record {pending.seq} not delivered yet"})
+            return
+        from . import delivery  # the notification path is imported only when there is one
+
+        done = delivery.resume(self.rt, pending)
+        if "outcomes" in done or done["state"] == "given_up":
+            self.entries.append({"instance_id": pending.instance_id, "action": "notify", "event": pending.event,
+                                 "reason": f"{pending.event} of record {pending.seq}, attempt {done.get('attempt')}: "
+                                           f"{done['state']}", "notified": done.get("outcomes", done["state"])})
 
     # -- applying ------------------------------------------------------------------------------
     def write(self, instance_id: str, kind: str, data: dict[str, Any], head: Record | None) -> Record | None:
@@ -131,6 +156,20 @@ class _Tick:
             return state.write(self.rt.ledger, instance_id, kind, data, head=head, by=self.rt.request_id)
         except LedgerConflict:
             return None  # an overlapping tick recorded this step first: a no-op here
+
+    def write_noticed(self, instance_id: str, kind: str, data: dict[str, Any], head: Record | None,
+                      note: Any) -> tuple[Record | None, Any]:
+        """Announce ``note``, write the record, then deliver the notice (:mod:`.delivery`): the record and
+        what the notice's delivery did (its outcomes), or None and None when another tick wrote it first
+        (that tick tells the owner)."""
+        from . import delivery
+
+        pending = delivery.announce(self.rt, instance_id, 0 if head is None else head.seq + 1, kind, note)
+        record = self.write(instance_id, kind, data, head)
+        if record is None or pending is None:
+            return record, None
+        done = delivery.deliver(self.rt, pending, note)
+        return record, done.get("outcomes", done["state"])
 
     def apply_culler(self, inst: InstanceView, culler: CullerVerdict) -> None:
         if culler.action in ("keep", "skip"):
@@ -167,23 +206,21 @@ class _Tick:
 
     def warn(self, inst: InstanceView, verdict: Verdict, head: Record | None, facts: dict[str, Any],
              entry: dict[str, Any]) -> None:
-        from ..notify import notify
         from .notices import idle_warning
 
         idle_since = self.now - (inst.idle_minutes or 0) * 60
         data = {**facts, "episode": f"{inst.instance_id}@{int(idle_since // 60) * 60}", "warned_at": self.now,
                 "stop_at": verdict.stop_at, "idle_since": idle_since, "save_image": verdict.save_image}
-        if self.write(inst.instance_id, "warned", data, head) is None:
-            entry.update(action="noop", reason="another tick warned first")
-            return
         note = idle_warning(inst, verdict.reason, stop_at=verdict.stop_at or self.now, mode=self.mode,
                             settings=self.rt.settings, keep_alive_label=self.policy.keep_alive_label)
-        entry["notified"] = notify(self.rt.config.notifications, note, now=self.rt.now)
+        record, entry["notified"] = self.write_noticed(inst.instance_id, "warned", data, head, note)
+        if record is None:
+            entry.update(action="noop", reason="another tick warned first")
+            return
         entry["stop_at"] = verdict.stop_at
 
     def stop(self, inst: InstanceView, verdict: Verdict, head: Record | None, facts: dict[str, Any],
              entry: dict[str, Any]) -> None:
-        from ..notify import notify
         from .notices import stopped_notice
 
         if head is not None and head.state == "stopping":
@@ -195,12 +232,10 @@ class _Tick:
                 entry.update(action="noop", reason="another tick is stopping it")
                 return
         entry["stop"] = dsw.stop(self.client, inst.instance_id, save_image=verdict.save_image)
-        self.write(inst.instance_id, "stopped", {**claim.data, "stopped_at": self.now, "save_image": verdict.save_image},
-                   claim)  # a conflict: an overlapping tick saw it stopped first — the same fact
-        if entry["stop"] == "stopped":  # whoever's StopInstance went through tells the owner
-            entry["notified"] = notify(self.rt.config.notifications,
-                                       stopped_notice(inst, verdict.reason, save_image=verdict.save_image),
-                                       now=self.rt.now)
+        # whoever records the stop tells the owner; a conflict: an overlapping tick saw it stopped first (and tells)
+        note = stopped_notice(inst, verdict.reason, save_image=verdict.save_image)
+        _, entry["notified"] = self.write_noticed(
+            inst.instance_id, "stopped", {**claim.data, "stopped_at": self.now, "save_image": verdict.save_image}, claim, note)
 
     def guarded(self, what: str, fn: Any, *args: Any) -> None:
         try:
@@ -217,7 +252,9 @@ def governor_tick(rt: Any, *, plan: bool = False, mode: str | None = None) -> di
     workspace = policy.scope.workspace_id or rt.workspace_id
     items = dsw.list_running(tick.client, workspace_id=workspace, labels=policy.scope.labels)
     views = [InstanceView.from_item(i, cpu_percent=policy.cpu_percent, gpu_percent=policy.gpu_percent) for i in items]
-    index = state.open_instances(rt.ledger)
+    index, pending = state.open_index(rt.ledger)
+    for notice in pending:  # first: a warning still owed goes out before its instance is stopped
+        tick.guarded(notice.instance_id, tick.resume_notice, notice)
     listed = {v.instance_id for v in views}
     for inst in views:
         tick.guarded(inst.instance_id, tick.listed, inst, index.get(inst.instance_id))

@@ -108,6 +108,20 @@ class InstanceView:
             running_since=epoch(item.get("GmtModifiedTime")) if status == "Running" else None,
         )
 
+    @classmethod
+    def from_facts(cls, instance_id: str, facts: Mapping[str, Any]) -> InstanceView:
+        """An instance no longer listed, as its ledger record remembers it (:meth:`facts`), e.g. for the
+        stop notice of an instance found stopped.
+
+        Example
+        -------
+        >>> InstanceView.from_facts("dsw-1", {"name": "nb", "owner": "alice", "gpus": 1}).owner
+        'alice'
+        """
+        return cls(instance_id=instance_id, name=str(facts.get("name") or ""), status="", ecs_spec=str(facts.get("ecs_spec") or ""),
+                   gpu=bool(facts.get("gpus")), gpus=int(facts.get("gpus") or 0), owner=str(facts.get("owner") or "unknown"),
+                   labels={}, culler=None, idle_minutes=None, running_since=facts.get("running_since"))
+
     def with_idle(self, minutes: int | None) -> InstanceView:
         return dataclasses.replace(self, idle_minutes=minutes)
 

@@ -1,6 +1,6 @@
 """Notifications to DingTalk (signed), WeCom, Lark (signed) and generic JSON webhooks."""
 
 from .formats import Notification, render
-from .sender import RateLimiter, notify
+from .sender import RateLimiter, notify, subscribed
 
-__all__ = ["Notification", "RateLimiter", "notify", "render"]
+__all__ = ["Notification", "RateLimiter", "notify", "render", "subscribed"]

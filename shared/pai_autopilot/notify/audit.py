@@ -30,16 +30,32 @@ NOTIFICATIONS_KIND = "notifications/"
 _MAX_DETAIL = 300
 
 
+def audit_fields(notification: Notification, outcomes: dict[str, str]) -> tuple[str, dict[str, Any]] | None:
+    """The audit record's state (``sent`` if any target took it, else ``failed``) and data, or None when
+    no target was subscribed. Shared with flows that record deliveries under their own keys (the
+    notebook governor's at-least-once notices, :mod:`pai_autopilot.notebooks.delivery`).
+
+    Example
+    -------
+    >>> audit_fields(Notification("e", "t"), {"webhook#0": "failed: HTTP 500"})[0]
+    'failed'
+    """
+    attempted = {target: outcome for target, outcome in outcomes.items() if outcome != "skipped"}
+    if not attempted:
+        return None
+    details = {str(k): str(v)[:_MAX_DETAIL] for k, v in notification.details.items()}
+    state = "sent" if "sent" in attempted.values() else "failed"
+    return state, {"event": notification.event, "title": notification.title, "details": details, "outcomes": attempted}
+
+
 def record_notification(ledger: Any, correlation_id: str | None, notification: Notification,
                         outcomes: dict[str, str]) -> Any:
     """Record ``notification`` and its per-target outcomes under ``correlation_id``; the record, or None."""
-    attempted = {target: outcome for target, outcome in outcomes.items() if outcome != "skipped"}
-    if not attempted or not correlation_id:
+    fields = audit_fields(notification, outcomes)
+    if fields is None or not correlation_id:
         return None
-    state = "sent" if "sent" in attempted.values() else "failed"
-    details = {str(k): str(v)[:_MAX_DETAIL] for k, v in notification.details.items()}
+    state, data = fields
     entity = f"{NOTIFICATIONS_KIND}{correlation_id}/{int(ledger.now() * 1000)}-{notification.event}-{secrets.token_hex(3)}"
-    data = {"event": notification.event, "title": notification.title, "details": details, "outcomes": attempted}
     try:
         return ledger.claim(entity, state, data, correlation_id=correlation_id, by="notify")
     except Exception as exc:  # an audit write must never break the flow

@@ -77,6 +77,18 @@ def url_host(url: str) -> str:
     return host[:100] or "<no host>"
 
 
+def subscribed(targets: Sequence[Target], event: str) -> bool:
+    """Whether any target takes ``event`` (a target without ``events`` takes every one).
+
+    Example
+    -------
+    >>> from ..config.models import Notification as T
+    >>> subscribed([T(type="webhook", url_env="U", events=["run_failed"])], "notebook_stopped")
+    False
+    """
+    return any(not target.events or event in target.events for target in targets)
+
+
 def post_json(url: str, body: Mapping[str, Any], timeout: float) -> int:
     """POST ``body`` as JSON; the HTTP status (raises on network errors)."""
     data = json.dumps(body, ensure_ascii=False).encode()

@@ -85,7 +85,7 @@ def _pipeline(call: Call, name: str) -> None:
 
 def retrain(call: Call) -> dict[str, Any]:
     """``POST /v1/retrain`` ``{"pipeline", "version", "force"?, "reason"?}``."""
-    from .retrain import retrain_version
+    from .retrain import MarkerMissing, retrain_version
 
     data = body_fields(call.request.body, str_fields=("pipeline", "version", "reason"), bool_fields=("force",))
     for name in ("pipeline", "version"):
@@ -93,7 +93,10 @@ def retrain(call: Call) -> dict[str, Any]:
             raise InvalidInputError(f"'{name}' is required: send {{\"pipeline\": …, \"version\": …}}")
     force = bool(data.get("force"))
     reason = _reason(data, required=force, what="a forced retrain")
-    result = retrain_version(call.rt, data["pipeline"], data["version"], actor=call.actor, force=force, reason=reason)
+    try:
+        result = retrain_version(call.rt, data["pipeline"], data["version"], actor=call.actor, force=force, reason=reason)
+    except MarkerMissing as exc:
+        raise InvalidInputError(f"{exc} (write the marker, or send force: true with a reason)") from None
     status = {"submitted": 202, "queued": 202, "rejected": 422}.get(result.get("outcome", ""), 200)
     if status == 422:
         return responses.error(422, "invalid", f"version {data['version']!r} rejected: {result.get('reason', '')}")

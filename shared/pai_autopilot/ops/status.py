@@ -2,9 +2,15 @@
 the notebooks acted on in the last day. ``GET /v1/status`` and ``pai-autopilot status`` show it.
 
 :func:`status_view` reads the ledger; :func:`status_lines` is pure. Reading costs one listing of the
-open-rollout index, one head read per open rollout, the stable head per pipeline, and per pipeline one
-listing of its run records plus one GET of each run's first record (the newest run is the one claimed
-last) and the newest run's records.
+open-rollout index, one head read per open rollout, and per pipeline: the stable head (one listing,
+one GET), one listing each of the active- and queued-run indexes, the records of each active run and
+of the run shown. The cost follows open work, never the number of runs ever recorded (DESIGN.md §2.7).
+
+The run shown is the pipeline's newest *open* run (active or queued; the one claimed last), else the
+run of the version its open rollout is releasing, else the run of its stable version
+(``run_from``: ``open``, ``rollout`` or ``stable``). A run that closed without producing the stable
+version (a failed retrain, say) is not shown once nothing is open: ``pai-autopilot runs`` lists
+every run.
 
 Example
 -------
@@ -53,34 +59,57 @@ def _notebooks(rt: Any) -> dict[str, Any]:
     return {"available": True, "actions": list(recent_actions(rt, NOTEBOOK_WINDOW_SECONDS))}
 
 
-def newest_run(ledger: Any, pipeline: str) -> Any:
-    """The :class:`~..training.history.RunSummary` of the pipeline's run claimed last, or None.
+def newest_open_run(ledger: Any, pipeline: str) -> Any:
+    """The :class:`~..training.history.RunSummary` of the pipeline's open run claimed last, or None.
+
+    One listing of the active index and one of the queue, the records of each active run, and those of
+    the newest queued run if it was claimed after every active one: constant in the runs ever recorded.
 
     >>> from ..ledger import Ledger, MemoryStore
-    >>> clock = iter([1.0, 2.0, 3.0])
+    >>> from ..training import slots
+    >>> clock = iter([1.0, 2.0, 3.0, 4.0])
     >>> ledger = Ledger(MemoryStore(), now=lambda: next(clock))
-    >>> a = ledger.claim("runs/demo/a", "claimed", {"version": "v1"})
-    >>> _ = ledger.claim("runs/demo/b", "claimed", {"version": "v2"})
+    >>> old = ledger.claim("runs/demo/old", "claimed", {"version": "v0"})   # closed: not in any index
+    >>> a = ledger.claim("runs/demo/a", "claimed", {"version": "v1"}); slots.index_head(ledger, a)
+    >>> b = ledger.claim("runs/demo/b", "claimed", {"version": "v2"}); slots.index_head(ledger, b)
     >>> _ = ledger.append("runs/demo/a", "submitted", {"version": "v1"}, after=a)
-    >>> newest_run(ledger, "demo").run_id
+    >>> newest_open_run(ledger, "demo").run_id
     'b'
+    >>> newest_open_run(ledger, "other") is None
+    True
     """
-    import msgspec
-
-    from ..ledger import Record
     from ..training.history import summarize
+    from ..training.runs import run_entity
+    from ..training.slots import active_runs, queued_runs
 
-    prefix = f"{ledger.prefix}runs/{pipeline}/"
-    firsts: dict[str, str] = {}
-    for key in ledger.store.list_keys(prefix):  # sorted: each run's record 0 comes first
-        firsts.setdefault(key[len(ledger.prefix):].rsplit("/", 1)[0], key)
-    best: tuple[float, str] | None = None
-    for entity, key in firsts.items():
-        body = ledger.store.read(key)
-        if body is not None:
-            at = msgspec.json.decode(body, type=Record).at
-            best = max(best, (at, entity)) if best else (at, entity)
-    return summarize(ledger.history(best[1])) if best else None
+    best: tuple[float, list[Any]] | None = None
+    for run in active_runs(ledger, pipeline):
+        records = ledger.history(run_entity(pipeline, run))
+        if records and (best is None or records[0].at > best[0]):
+            best = (records[0].at, records)
+    queued = queued_runs(ledger, pipeline)
+    if queued:  # oldest claim first: the last one is the queue's newest
+        records = ledger.history(run_entity(pipeline, queued[-1]))
+        if records and (best is None or records[0].at > best[0]):
+            best = (records[0].at, records)
+    return summarize(best[1]) if best else None
+
+
+def shown_run(ledger: Any, pipeline: str, *, rollout_version: str | None, stable_version: str | None) -> tuple[Any, str | None]:
+    """``(RunSummary or None, where from)``: the newest open run, else the run of the version the open
+    rollout releases, else the stable version's run (see the module docstring)."""
+    from ..training.history import summarize
+    from ..training.runs import run_entity, run_id
+
+    newest = newest_open_run(ledger, pipeline)
+    if newest is not None:
+        return newest, "open"
+    for source, version in (("rollout", rollout_version), ("stable", stable_version)):
+        if version:
+            records = ledger.history(run_entity(pipeline, run_id(pipeline, version)))
+            if records:
+                return summarize(records), source
+    return None, None
 
 
 def status_view(rt: Any) -> dict[str, Any]:
@@ -91,12 +120,14 @@ def status_view(rt: Any) -> dict[str, Any]:
     open_by_pipeline: dict[str, str] = dict(open_rollouts(ledger))
     pipelines = []
     for name in sorted(rt.config.pipelines):
-        newest = newest_run(ledger, name)
         stable = read_stable(ledger, name)
         head = read_head(ledger, name, open_by_pipeline[name]) if name in open_by_pipeline else None
+        newest, source = shown_run(ledger, name, rollout_version=head.data.get("version") if head is not None else None,
+                                   stable_version=stable.version if stable else None)
         pipelines.append({
             "pipeline": name,
             "newest_run": newest.as_dict() if newest else None,
+            "run_from": source,
             "stable": {"version": stable.version, "service": stable.service, "previous_version": stable.previous_version,
                        "since": iso(stable.record.at)} if stable else None,
             "rollout": _rollout_view(head) if head is not None else None,

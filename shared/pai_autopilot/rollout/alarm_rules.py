@@ -10,7 +10,8 @@ name is only known when its model lands; the alarm function acts only on service
 Both fire after 2 consecutive periods of ``interval_seconds`` (rounded to CloudMonitor's 60 s
 grid), and reach the function through the default bus (CloudMonitor publishes every alarm there;
 the fc3 eventbridge trigger of ``alarm`` picks them up) and, when a callback URL is given, the
-form-encoded webhook (``<url>?token=<AUTOPILOT_ALARM_TOKEN>``). The plan never prints the token.
+form-encoded webhook (``<url>?kid=…&token=…``, the token derived from the webhook secret, see
+:mod:`pai_autopilot.ops.callback`). The plan never prints the token.
 
 Example
 -------

@@ -230,9 +230,10 @@ def _mark_run(rt: Runtime, record: Record) -> None:
     from ..serving.runs import mark_run
 
     if record.state == "watching":
-        mark_run(rt, d["pipeline"], d["run_id"], "served", {"service": d["canary_service"], "served_version": d["version"]})
+        mark_run(rt, d["pipeline"], d["run_id"], "served", {"service": d["canary_service"], "served_version": d["version"],
+                 "rollout_id": d["rollout_id"]}, reason=d.get("reason"))
     elif record.state in ("rolled_back", "aborted"):
-        mark_run(rt, d["pipeline"], d["run_id"], "rolled_back", {"rollout_id": d["rollout_id"], "reason": d.get("reason")})
+        mark_run(rt, d["pipeline"], d["run_id"], "rolled_back", {"rollout_id": d["rollout_id"]}, reason=d.get("reason"))
 
 
 def _on_closed(rt: Runtime, record: Record) -> None:

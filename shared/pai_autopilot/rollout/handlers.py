@@ -3,8 +3,9 @@
 * :func:`on_canary` — a timer tick, or the kick ``model_landed`` sends right after opening a
   rollout (a timer-shaped event, :func:`kick_event`), runs one :func:`~.tick.run_tick`.
 * :func:`on_alarm` — a CloudMonitor alarm: an EventBridge CloudEvent (single or batch) on the
-  default bus, or the form-encoded callback through the HTTP trigger (``?token=`` must equal
-  ``AUTOPILOT_ALARM_TOKEN``, compared in constant time). HTTP answers are FC HTTP responses.
+  default bus, or the form-encoded callback through the HTTP trigger (``?kid=…&token=…``: the token
+  derived from the webhook secret, the same the webhook's ``/v1/alerts/cms`` takes, see
+  :mod:`pai_autopilot.ops.callback`). HTTP answers are FC HTTP responses.
 * :func:`kick` — InvokeFunction (async, FC 3.0) of the canary function, through ``rt.clients.fc``,
   with ``x-fc-async-task-id`` = the rollout id (one kick per rollout, however often called).
 
@@ -17,13 +18,12 @@ Example
 
 from __future__ import annotations
 
-import hmac
 import json
 import time
 from typing import Any
 
 from ..config import load_config
-from ..errors import EventParseError, InvalidInputError, classify_sdk_error
+from ..errors import EventParseError, InvalidInputError, SettingsError, classify_sdk_error
 from ..events import CloudEvent, CloudEventBatch, HttpRequest, TimerEvent, parse_event
 from ..events.alarm import CmsAlarm, cms_alarm
 from ..log import bind, get_logger
@@ -119,6 +119,32 @@ def _http(status: int, body: dict[str, Any]) -> dict[str, Any]:
             "isBase64Encoded": False}
 
 
+def _error(status: int, code: str, message: str) -> dict[str, Any]:
+    """The webhook's error shape: ``{"error": {"code", "message"}}`` (one stable code per refusal)."""
+    return _http(status, {"error": {"code": code, "message": message}})
+
+
+def _refused_callback(request: HttpRequest, settings: Settings) -> dict[str, Any] | None:
+    """401 ``bad_signature`` for a wrong or absent token, 403 ``not_configured`` when none can be checked,
+    None when the callback token (:mod:`pai_autopilot.ops.callback`) is right."""
+    from ..ops.callback import CallbackDisabled, check_callback
+    from ..ops.signature import SignatureRejected
+
+    try:
+        who = check_callback(request.query, webhook_secret=settings.webhook_secret, key_id=settings.webhook_key_id,
+                             legacy_token=settings.alarm_token)
+    except SignatureRejected as exc:
+        get_logger().warning("alarm callback refused", code=exc.reason)
+        return _error(401, exc.reason, exc.detail)
+    except CallbackDisabled as exc:
+        get_logger().warning("alarm callback refused", code="not_configured")
+        return _error(403, "not_configured", str(exc))
+    except SettingsError as exc:  # a webhook secret too short, a malformed key id (named, never shown)
+        return _error(403, "not_configured", str(exc))
+    bind(caller=who)
+    return None
+
+
 def _alarms_of(parsed: Any) -> list[CmsAlarm]:
     if isinstance(parsed, CloudEventBatch):
         return [cms_alarm(ce) for ce in parsed.events if ce.source == "acs.cms"]
@@ -134,17 +160,13 @@ def on_alarm(event: bytes | str, context: Any, *, settings: Settings | None = No
     settings = settings or current_settings()
     parsed = parse_event(event)
     if isinstance(parsed, HttpRequest):
-        token = parsed.query.get("token", "")
-        expected = settings.alarm_token
-        if not expected:
-            return _http(403, {"error": "AlarmCallbackDisabled",
-                               "message": "the alarm callback is off: set AUTOPILOT_ALARM_TOKEN and run wire"})
-        if not hmac.compare_digest(str(token).encode(), expected.encode()):
-            return _http(403, {"error": "Forbidden", "message": "missing or wrong token"})
+        refused = _refused_callback(parsed, settings)
+        if refused is not None:
+            return refused
         try:
             alarm = cms_alarm(parsed)
         except InvalidInputError as exc:
-            return _http(400, {"error": exc.code, "message": str(exc)})
+            return _error(400, "bad_request", str(exc))
         result = handle_alarm(runtime(context, settings, credentials), alarm)
         return _http(200, result)
     alarms = _alarms_of(parsed)

@@ -131,7 +131,7 @@ def _running(rt: Runtime, pipeline: str, model: str, head: Any, svc: dict[str, A
         return {"outcome": "noop", "model": model, "reason": "another tick recorded it"}
     index.clear_deploying(rt.ledger, pipeline, model)
     if head.data.get("run_id"):
-        mark_run(rt, pipeline, head.data["run_id"], "served", {"service": name, "served_version": version})
+        mark_run(rt, pipeline, head.data["run_id"], "served", {"service": name, "served_version": version}, reason=reason)
     get_logger(correlation_id=model).info("service running", service=name)
     notify(rt.config.notifications, Notification("service_running", f"service running: {name}",
                                                  {"version": version, "group": head.data.get("group"), "reason": reason}),

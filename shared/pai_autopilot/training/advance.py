@@ -202,16 +202,19 @@ def _start_queued(rt: Runtime, pipeline: str, result: dict[str, Any]) -> None:
 def _resume_claim(rt: Runtime, entity: str, claim: Record) -> dict[str, Any]:
     """A run claimed but never recorded ``submitted`` (its owner crashed, or CreateJob failed):
     submit it when this is the owner's retry or the claim's lease ran out; otherwise leave it."""
+    from . import slots
+    from .queue import keep_slot
     from .submit import submit_claimed, take_over_claim
 
     head = take_over_claim(rt, entity, claim)
     if head is None:
         return {"outcome": "noop", "entity": entity, "reason": f"claimed by {claim.by}, which is submitting it"}
+    slots.index_head(rt.ledger, head)
+    if keep_slot(rt, head) is None:
+        return {"outcome": "queued", "entity": entity, "reason": "claim taken over: the pipeline is full, queued"}
     run = entity.rsplit("/", 1)[-1]
     outcome = submit_claimed(rt, DatasetVersion.from_run_data(head.data, rt.bucket_name), entity, run, head)
     if head.data.get("dequeued"):
-        from . import slots
-
         slots.clear_queued(rt.ledger, head.data["pipeline"], run)
     return {"outcome": "submit", "entity": entity, "job_id": outcome.job_id, "reason": f"claim taken over: {outcome.outcome}"}
 

@@ -92,7 +92,7 @@ def admit_and_submit(rt: Any, dataset: Any, *, claim: dict[str, Any] | None = No
 
     if at_capacity(rt, dataset.pipeline, own_entity=run_entity(dataset.pipeline, run_id(dataset.pipeline, dataset.version))):
         return admission.enqueue(rt, dataset, inspection.fingerprint)
-    outcome = submit_run(rt, dataset, claim=claim)
+    outcome = submit_run(rt, dataset, claim=claim, within_limit=True)
     if outcome.outcome == "submitted":
         admission.remember_content(rt, dataset, inspection.fingerprint, outcome.run_id)
         if not outcome.found_existing_job:

@@ -6,8 +6,10 @@ of that pipeline; ``reconcile`` calls it too, so a lost event never strands the 
 uses the indexes in :mod:`.slots`: one LIST of at most ``max_active_runs + 1`` keys, not a read
 of every run, so a marker's capacity check costs the same at 10 or 1,000 active runs.
 
-Limit: two versions landing at the same instant may both see a free slot and both start (the
-count is read, not locked); the queue then drains normally.
+The count is a compare-and-set, not a read: a run claims, writes its active entry, then lists the
+entries again (:func:`keep_slot`); if there are more than ``max_active_runs``, another run wrote
+its entry at the same instant, and this one gives way (``queued`` again). So versions landing at
+the same instant never start more than ``max_active_runs`` runs.
 
 A run's queue entry is written right after its ``queued`` claim, and written again by a retried
 marker that finds the claim (:func:`~.admission.enqueue`), so a failed index write never leaves a
@@ -41,6 +43,37 @@ def at_capacity(rt: Runtime, pipeline: str, *, own_entity: str | None = None) ->
     return slots.at_limit(rt.ledger, pipeline, limit, own=own)
 
 
+def keep_slot(rt: Runtime, head: Record) -> Record | None:
+    """The capacity check's compare-and-set half: ``head`` is a ``claimed`` run whose active entry
+    is written. If the pipeline now has more than ``max_active_runs`` entries, another run wrote
+    its entry at the same time: this one gives way — recorded ``queued`` again (an exclusive
+    append), its entry removed — and None is returned. Otherwise ``head``: go on and submit.
+
+    Safe whatever the interleaving: of the runs that go on, the last to write its entry listed
+    every other one, so at most ``max_active_runs`` go on. Two may both give way; the queue
+    (``reconcile``, or the next run's end) starts them.
+    """
+    pipeline = head.data["pipeline"]
+    limit = rt.config.pipelines[pipeline].max_active_runs
+    if not slots.over_limit(rt.ledger, pipeline, limit):
+        return head
+    reason = f"pipeline at max_active_runs={limit}: queued (another run took the last slot at the same time)"
+    try:
+        queued = rt.ledger.append(head.entity, "queued", {**head.data, "reason": reason}, after=head, by=rt.request_id)
+    except LedgerConflict:
+        return None  # someone else moved the run on; its entry is theirs to keep
+    slots.ensure_queued(rt.ledger, queued)
+    slots.index_head(rt.ledger, queued)  # not active: the entry goes
+    run = head.entity.rsplit("/", 1)[-1]
+    get_logger(run_id=run).info("run gave way: queued", reason=reason)
+    from ..notify import Notification, notify
+
+    notify(rt.config.notifications, Notification("run_queued", f"run queued: {run}",
+                                                 {"version": head.data.get("version"), "reason": reason}),
+           ledger=rt.ledger, correlation_id=head.correlation_id or run)
+    return None
+
+
 def _interrupted(record: Record) -> bool:
     """A dequeue that did not finish (its invocation failed or died after the claim)."""
     return record.state == "claimed" and bool(record.data.get("dequeued"))
@@ -49,10 +82,11 @@ def _interrupted(record: Record) -> bool:
 def start_next(rt: Runtime, pipeline: str, *, queued: list[str] | None = None) -> str | None:
     """Submit the oldest queued run of ``pipeline`` if a slot is free; its run id, or None.
 
-    The run's active entry is written before its ``claimed`` append (it holds the slot from then on)
-    and its queue entry is removed only once it is ``submitted``: a start cut short by a crash or a
-    failed CreateJob is resumed here — by the same invocation's retry at once, by anyone after the
-    lease (:func:`~.submit.take_over_claim`) — and by ``reconcile``, never stranded.
+    The run's queue entry is removed only once it is ``submitted``: a start cut short by a crash or
+    a failed CreateJob (``claimed``, ``dequeued``) is resumed here — by the same invocation's retry
+    at once, by anyone after the lease (:func:`~.submit.take_over_claim`) — and ``reconcile`` calls
+    this every tick, so it is never stranded. Its active entry is written right after the claim and
+    checked by :func:`keep_slot`.
 
     ``queued``: the pipeline's queued runs when the caller listed them already (reconcile lists
     every pipeline's queue at once)."""
@@ -72,12 +106,13 @@ def start_next(rt: Runtime, pipeline: str, *, queued: list[str] | None = None) -
         else:
             if slots.at_limit(rt.ledger, pipeline, limit):
                 return None
-            slots.mark_active(rt.ledger, pipeline, run, record)
             try:
                 head = rt.ledger.append(entity, "claimed", {**record.data, "dequeued": True}, after=record, by=rt.request_id)
             except LedgerConflict:
-                continue  # someone else started it (the entry we wrote is repaired from the ledger)
-            slots.index_head(rt.ledger, head)
+                continue  # someone else started it
+        slots.index_head(rt.ledger, head)
+        if keep_slot(rt, head) is None:
+            return None
         outcome = submit_claimed(rt, DatasetVersion.from_run_data(head.data, rt.bucket_name), entity, run, head)
         slots.clear_queued(rt.ledger, pipeline, run)
         get_logger(run_id=run).info("queued run started", job_id=outcome.job_id, outcome=outcome.outcome)

@@ -109,6 +109,12 @@ def at_limit(ledger: Ledger, pipeline: str, limit: int, *, own: str | None = Non
     return sum(run != own for run in active_runs(ledger, pipeline, limit=limit + 1)) >= limit
 
 
+def over_limit(ledger: Ledger, pipeline: str, limit: int) -> bool:
+    """True when ``pipeline`` has more than ``limit`` active entries: the check a run makes *after*
+    writing its own entry (see :mod:`.queue`). One listing of at most ``limit + 2`` keys."""
+    return len(active_runs(ledger, pipeline, limit=limit + 2)) > limit
+
+
 def mark_queued(ledger: Ledger, pipeline: str, run: str, at: float) -> None:
     ledger.store.put(f"{_queued(ledger, pipeline)}{at:020.6f}-{run}", b"{}")
 

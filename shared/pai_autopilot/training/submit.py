@@ -80,13 +80,15 @@ def decide_on_existing(latest: Record | None, *, now: float, lease_seconds: int,
 
 def submit_run(
     rt: Runtime, dataset: DatasetVersion, *, run: str | None = None, claim: dict[str, Any] | None = None,
-    wait_seconds: float = 5.0, poll_seconds: float = 0.25,
+    wait_seconds: float = 5.0, poll_seconds: float = 0.25, within_limit: bool = False,
 ) -> RunOutcome:
     """Claim the run for ``dataset`` and make sure exactly one DLC job exists for it.
 
     ``run`` overrides the run id (default: ``run_id(pipeline, version)``; a forced retrain
     passes its own, see :func:`~.runs.retrain_run_id`); ``claim`` adds keys to the claim's data
-    (e.g. who forced the run), carried into every later record.
+    (e.g. who forced the run), carried into every later record. ``within_limit``: the run gives way
+    (``queued``) if, once its slot is taken, the pipeline is over ``max_active_runs`` (a marker's
+    run; a forced ``--now`` retrain starts regardless), see :func:`~.queue.keep_slot`.
     """
     run = run or run_id(dataset.pipeline, dataset.version)
     entity = run_entity(dataset.pipeline, run)
@@ -110,6 +112,13 @@ def submit_run(
     from .slots import index_head
 
     index_head(ledger, record)  # the run holds its slot, and reconcile sees it, from its claim on
+    if within_limit:
+        from .queue import keep_slot
+
+        if keep_slot(rt, record) is None:
+            limit = rt.config.pipelines[dataset.pipeline].max_active_runs
+            return RunOutcome("queued", run, dataset.pipeline, dataset.version,
+                              reason=f"pipeline at max_active_runs={limit}: queued (another run took the last slot)")
     return submit_claimed(rt, dataset, entity, run, record)
 
 

@@ -21,8 +21,8 @@ from typing import Any
 
 #: FC trigger kinds as the narrator names them.
 SOURCES = {"oss": "OSS event", "eventbridge": "EventBridge event", "api": "InvokeFunction", "http": "HTTP request"}
-#: Run states whose ``reason`` is still the job's last status (the model's records say why).
-STALE_RUN_REASON = ("model_ready", "served", "rolled_back")
+#: Run states serving and the rollout record: their ``reason`` says why (not the job's last status).
+SERVING_RUN_STATES = ("model_ready", "served", "rolled_back")
 ICONS = {"runs": "⚑", "models": "★", "serving": "◆", "rollouts": "⇄", "notebooks": "☕", "alarms": "⚠"}
 
 
@@ -44,8 +44,8 @@ def describe(entity: str, record: dict[str, Any]) -> str:
             lost = f"job {data['previous_job_id']} lost its spot instance → " if data.get("previous_job_id") else ""
             return f"{lost}{state} DLC job {data.get('job_id')}" + (f" ({', '.join(extra)})" if extra else "")
         status = f" (job {data['job_id']} {data['status']})" if data.get("status") and data.get("job_id") else ""
-        if state in STALE_RUN_REASON:  # the run's reason is still the job's; the model's records tell the rest
-            return f"{state}{status}"
+        if state in SERVING_RUN_STATES:  # the job's status is history by now: say why the run moved
+            return state + (f" — {_short(reason)}" if reason else "")
         return f"{state}{status}" + (f" — {_short(reason)}" if reason else "")
     if kind == "rollouts":
         weight = data.get("canary_weight")
