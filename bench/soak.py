@@ -167,7 +167,7 @@ def check_all(cloud: LocalCloud, sdk: Any, calls: rs.CallLog, pipelines: list[st
     for p in pipelines:
         figures = rs.check_invariants(cloud, sdk, calls, datasets=datasets, models=datasets, pipeline=p,
                                       notices=notices, allow_dead=allow_dead)
-    nb.check_notebooks(cloud, sdk, calls, ids, notices, after_crash=allow_dead)
+    nb.check_notebooks(cloud, sdk, calls, ids, notices, after_faults=allow_dead)
     return figures
 
 
@@ -293,7 +293,7 @@ def crash_notebooks(cloud: LocalCloud, sdk: Any, calls: rs.CallLog, notices: Not
             missed.append(point.label)
             verdict = "ok (no crash: did not recur)"
         try:
-            nb.check_notebooks(cloud, sdk, calls, fleet, notices.received, after_crash=True)
+            nb.check_notebooks(cloud, sdk, calls, fleet, notices.received)
         except AssertionError as exc:
             failures.append(f"{point.label}: {str(exc).splitlines()[0]}")
             verdict = "FAILED " + failures[-1][:160]
