@@ -163,3 +163,18 @@ def test_a_bad_eas_service_name_is_a_schema_error():
     raw["pipelines"]["demo"]["serving"]["service_name"] = "demo-model"
     with pytest.raises(ConfigError):
         parse_config(yaml.safe_dump(raw))
+
+
+def test_recording_the_stable_it_already_is_writes_nothing():
+    # two reconcile ticks both saw no stable and both found the first version Running: one record
+    from pai_autopilot.ledger import Ledger, MemoryStore
+    from pai_autopilot.serving.stable import read_stable, record_stable
+
+    ledger = Ledger(MemoryStore(), prefix=".autopilot/", now=lambda: 0.0)
+    for tick in ("a", "b"):
+        record_stable(ledger, "demo", version="v1", service="demo_model_v1", reason="first version Running", by=tick)
+    assert [r.seq for r in ledger.history("serving/demo")] == [0]
+    record_stable(ledger, "demo", version="v2", service="demo_model_v2", reason="promoted")
+    record_stable(ledger, "demo", version="v2", service="demo_model_v2", reason="promoted (a concurrent copy)")
+    assert [r.data["version"] for r in ledger.history("serving/demo")] == ["v1", "v2"]
+    assert read_stable(ledger, "demo").previous_version == "v1"
