@@ -160,6 +160,26 @@ def whole_story(cloud: LocalCloud, sdk: Any, pipelines: list[str], versions: int
     return ids, time.monotonic() - started
 
 
+def repeated_weights_story(cloud: LocalCloud, sdk: Any, calls: rs.CallLog) -> str:
+    """For a failure naming repeated weight steps: per service repeated, its ReleaseService calls in
+    order, its pipeline's rollout records (state, canary weight, writer) and the canary invocations."""
+    repeated = rs.duplicates(calls).get("weight steps repeating the service's weight") or {}
+    lines = []
+    for key in repeated:
+        service = key.rsplit("@", 1)[0]
+        pipeline = service.split("_model_", 1)[0]
+        steps = [(c.status, rs._weight(c)) for c in calls.attempts("eas", "ReleaseService") if rs._service_from_path(c) == service]
+        lines.append(f"{service}: ReleaseService (status, weight) in order: {steps}")
+        for entity, records in rs.ledger(sdk, f"rollouts/{pipeline}/").items():
+            lines.append(f"  {entity}: " + ", ".join(f"{r['seq']}:{r['state']}@{r['data'].get('canary_weight')} by {r.get('by')}"
+                                                    for r in records))
+        ticks = [(r["request_id"][:8], r["source"], r["attempts"], r["status"], r["outcome"])
+                 for r in cloud.fc.invocation_records("pai-autopilot-canary")
+                 if any((x or {}).get("pipeline") == pipeline for x in (r.get("result") or {}).get("rollouts") or [])]
+        lines.append(f"  canary invocations acting on {pipeline}: {ticks[:12]}")
+    return "\n".join(lines)
+
+
 def check_all(cloud: LocalCloud, sdk: Any, calls: rs.CallLog, pipelines: list[str], versions: int,
               notices: list[dict[str, Any]], ids: list[str], *, allow_dead: bool) -> rs.Figures:
     datasets = tuple(f"v{v}" for v in range(1, versions + 1))
@@ -206,7 +226,10 @@ def phase_duplicates(cloud: LocalCloud, sdk: Any, calls: rs.CallLog, notices: No
     alarm = soak_events.alarm_figures(cloud, notices.received, alarms, copies=3)
     assert alarm["alarm_deliveries"] == 3 * alarms and not alarm["alarm_deliveries_failed"], alarm
     progress("checking the invariants")
-    figures = check_all(cloud, sdk, calls, pipelines, args.versions, notices.received, ids, allow_dead=False)
+    try:
+        figures = check_all(cloud, sdk, calls, pipelines, args.versions, notices.received, ids, allow_dead=False)
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}\n{repeated_weights_story(cloud, sdk, calls)}") from None
     events = {**distinct_events(cloud, copies=3, governor_copies=3), "webhook": hooks["webhook_requests"]}
     total = sum(events.values())
     assert total >= args.events, f"only {total} distinct events (want {args.events}): raise --versions"
