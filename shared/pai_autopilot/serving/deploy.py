@@ -102,9 +102,18 @@ def land_model(rt: Runtime, mv: ModelVersion, *, by_hand: bool = False) -> dict[
         head = latest
     if run_known:
         mark_run(rt, mv.pipeline, mv.run_id, "model_ready", {"model_uri": mv.model_uri, "service": mv.service})
-    if head.state == "deploying":  # our own retry (decide_on_claim): index it and create the service
-        return create_first(rt, mv, str(head.data.get("reason") or ""))
+    if head.state == "deploying":  # recorded by our own request (decide_on_claim)
+        return finish_first(rt, mv, head)
     return proceed(rt, mv, head)
+
+
+def finish_first(rt: Runtime, mv: ModelVersion, head: Record) -> dict[str, Any]:
+    """A ``deploying`` head our own request recorded (FC's retry, or the same CLI user deploying again):
+    its service exists → the first try got that far (its index entry is written before) and reconcile
+    finishes it, a duplicate; otherwise the first try died before CreateService → :func:`create_first`."""
+    if eas.describe_service(rt, mv.service) is not None:
+        return _result("duplicate", mv, "version already deploying (its service exists)")
+    return create_first(rt, mv, str(head.data.get("reason") or ""))
 
 
 def _settle(rt: Runtime, mv: ModelVersion, head: Record, state: str, reason: str, event: str, **data: Any) -> dict[str, Any]:
