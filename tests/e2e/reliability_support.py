@@ -683,17 +683,28 @@ def run_with_crash(cloud: Any, sdk: Any, calls: CallLog, flow: Flow, point: Cras
 KEY_POINTS = ("CreateJob", "CreateService", "ReleaseService", "StopJob", "CreateServiceAutoScaler")
 
 
-def crash_every_point(cloud: Any, sdk: Any, calls: CallLog, flow: Flow) -> tuple[list[CrashPoint], list[str], list[str]]:
+PointDone = Callable[[int, int, CrashPoint, "str | None", bool], None]  # (i, n, point, failure, crashed)
+
+
+def crash_every_point(cloud: Any, sdk: Any, calls: CallLog, flow: Flow, *,
+                      on_point: PointDone | None = None) -> tuple[list[CrashPoint], list[str], list[str]]:
     """Every crash point of ``flow``: (points, failures, points that did not recur). A key side effect
-    (:data:`KEY_POINTS`) that does not recur is a failure too."""
+    (:data:`KEY_POINTS`) that does not recur is a failure too. ``on_point`` hears of each point as it
+    is done (the soak's progress lines)."""
     points = discover_crash_points(cloud, sdk, calls, flow)
     failures, missed = [], []
-    for point in points:
+    for i, point in enumerate(points, 1):
+        failure, crashed = None, True
         try:
             if not run_with_crash(cloud, sdk, calls, flow, point):
+                crashed = False
                 missed.append(point.label)
                 if point.operation in KEY_POINTS:
-                    failures.append(f"crash after {point.label}: the crash did not happen")
+                    failure = f"crash after {point.label}: the crash did not happen"
         except AssertionError as exc:
-            failures.append(f"crash after {point.label}: {exc}")
+            failure = f"crash after {point.label}: {exc}"
+        if failure:
+            failures.append(failure)
+        if on_point is not None:
+            on_point(i, len(points), point, failure, crashed)
     return points, failures, missed

@@ -150,3 +150,23 @@ def test_a_callback_that_meets_an_unavailable_cloud_answers_a_retryable_503_and_
     again = run(env, event, **keyed)  # CloudMonitor's retry
     assert again["statusCode"] == 200 and json.loads(again["body"])["outcome"] == "applied", again
     assert env.head().state == "rolled_back" and env.weights() == {"demo_model": 100, "demo_model_v5": 0}
+
+
+def test_a_copy_arriving_while_another_handles_the_alarm_is_a_noop_and_a_dead_claim_is_handled_again(rollout_env):
+    from pai_autopilot.events import parse_event
+    from pai_autopilot.events.alarm import cms_alarm
+    from pai_autopilot.rollout.alarms import alarm_key
+
+    env = rollout_env
+    env.start("v2", HEALTHY)
+    env.tick()
+    event = eventbridge_alarm("demo_model")  # the stable: a notification, the path that could repeat
+    key = alarm_key(cms_alarm(parse_event(event)))
+    # another delivery of the same alarm claimed it a moment ago and is still at work
+    env.runtime().ledger.claim(key, "received", {"request_id": "another-copy"}, by="alarm:r")
+    assert run(env, event)["outcome"] == "noop"
+    assert [r.state for r in env.runtime().ledger.history(key)] == ["received"]
+    # that delivery died: once its claim is older than the lease, the alarm is handled after all
+    env.cloud.clock.advance(Settings.resolve(environ=env.env).lease_seconds + 1)
+    assert run(env, event)["outcome"] == "notified"
+    assert [r.state for r in env.runtime().ledger.history(key)] == ["received", "handled"]

@@ -100,9 +100,14 @@ def test_claim_decisions():
     assert decide_on_claim(claim, now=200.0, lease_seconds=900, request_id="r1")[0] == "resume"
     assert decide_on_claim(claim, now=200.0, lease_seconds=900, request_id="r2")[0] == "duplicate"
     assert decide_on_claim(claim, now=1000.0, lease_seconds=900, request_id="r2")[0] == "resume"
-    for state in ("deploying", "serving", "canary", "rejected", "queued"):
+    for state in ("serving", "canary", "rejected", "queued"):
         done = Record(entity="m", seq=1, state=state, at=0.0, by="r1")
         assert decide_on_claim(done, now=1.0, lease_seconds=900, request_id="r1")[0] == "duplicate"
+    # deploying is recorded before its index entry and CreateService: its own retry finishes them, nobody else
+    deploying = Record(entity="m", seq=1, state="deploying", at=0.0, by="r1")
+    assert decide_on_claim(deploying, now=1.0, lease_seconds=900, request_id="r1")[0] == "resume"
+    assert decide_on_claim(deploying, now=1.0, lease_seconds=900, request_id="r2")[0] == "duplicate"
+    assert decide_on_claim(deploying, now=5000.0, lease_seconds=900, request_id="r2")[0] == "duplicate"
 
 
 def test_only_a_finished_run_is_marked():
@@ -158,3 +163,18 @@ def test_a_bad_eas_service_name_is_a_schema_error():
     raw["pipelines"]["demo"]["serving"]["service_name"] = "demo-model"
     with pytest.raises(ConfigError):
         parse_config(yaml.safe_dump(raw))
+
+
+def test_recording_the_stable_it_already_is_writes_nothing():
+    # two reconcile ticks both saw no stable and both found the first version Running: one record
+    from pai_autopilot.ledger import Ledger, MemoryStore
+    from pai_autopilot.serving.stable import read_stable, record_stable
+
+    ledger = Ledger(MemoryStore(), prefix=".autopilot/", now=lambda: 0.0)
+    for tick in ("a", "b"):
+        record_stable(ledger, "demo", version="v1", service="demo_model_v1", reason="first version Running", by=tick)
+    assert [r.seq for r in ledger.history("serving/demo")] == [0]
+    record_stable(ledger, "demo", version="v2", service="demo_model_v2", reason="promoted")
+    record_stable(ledger, "demo", version="v2", service="demo_model_v2", reason="promoted (a concurrent copy)")
+    assert [r.data["version"] for r in ledger.history("serving/demo")] == ["v1", "v2"]
+    assert read_stable(ledger, "demo").previous_version == "v1"

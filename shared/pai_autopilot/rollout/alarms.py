@@ -8,9 +8,11 @@ EventBridge event on the default bus or the form-encoded HTTP callback) and, whe
 * otherwise (no rollout, the old stable, a closed rollout) → a notification only.
 
 Idempotent on (rule, service, alarm time): the first delivery claims ``alarms/<key>`` in the
-ledger and marks it ``handled`` once done, so a duplicate is a no-op and a retry after a crash
-(claimed, not handled) handles it again — safely, since the rollback itself is a
-compare-and-set on the rollout (a second delivery never writes a second rollback record).
+ledger and marks it ``handled`` once done, so a duplicate is a no-op — also while the claimer is
+still at work (a concurrent copy: :func:`being_handled`) — and a retry after a crash (claimed, not
+handled: the same request id, or anyone once the claim is older than the lease) handles it again —
+safely, since the rollback itself is a compare-and-set on the rollout (a second delivery never
+writes a second rollback record).
 
 Example
 -------
@@ -47,6 +49,20 @@ def alarm_key(alarm: CmsAlarm) -> str:
     """The ledger entity that makes an alarm idempotent: (rule, service, alarm time)."""
     natural = f"{alarm.rule_id}\0{alarm_service(alarm)}\0{alarm.timestamp_ms}"
     return f"alarms/{hashlib.sha256(natural.encode()).hexdigest()[:16]}"
+
+
+def being_handled(claim: Any, *, request_id: str | None, now: float, lease_seconds: int) -> bool:
+    """Whether an alarm's ``received`` claim belongs to another delivery that may still be handling it
+    (pure): not our own FC retry (same request id), younger than the lease. Otherwise the claimer died:
+    handle it again (the rollback is a compare-and-set; only the notification may repeat).
+
+    >>> from ..ledger import Record
+    >>> claim = Record(entity="alarms/k", seq=0, state="received", at=100.0, data={"request_id": "r1"})
+    >>> [being_handled(claim, request_id=r, now=t, lease_seconds=360) for r, t in (("r2", 110.0), ("r1", 110.0), ("r2", 500.0))]
+    [True, False, False]
+    """
+    owner = (claim.data or {}).get("request_id")
+    return bool(owner) and owner != request_id and now - claim.at < lease_seconds
 
 
 def _text(alarm: CmsAlarm) -> str:
@@ -88,13 +104,17 @@ def handle_alarm(rt: Runtime, alarm: CmsAlarm) -> dict[str, Any]:
     facts = {"rule_id": alarm.rule_id, "service": service, "timestamp_ms": alarm.timestamp_ms,
              "metric": alarm.metric_name, "value": alarm.current_value}
     try:
-        claim = rt.ledger.claim(key, "received", facts, by=f"alarm:{alarm.rule_id}")
+        claim = rt.ledger.claim(key, "received", {**facts, "request_id": rt.request_id}, by=f"alarm:{alarm.rule_id}")
     except LedgerConflict:
         claim = rt.ledger.latest(key)
         if claim is not None and claim.state == "handled":
             log.info("duplicate alarm: no-op", service=service)
             return {"outcome": "noop", "reason": "duplicate alarm (rule, service, time already handled)",
                     "service": service, "result": claim.data.get("result")}
+        if claim is not None and being_handled(claim, request_id=rt.request_id, now=rt.now(),
+                                               lease_seconds=rt.settings.lease_seconds):
+            log.info("duplicate alarm: another delivery is handling it", service=service)
+            return {"outcome": "noop", "reason": "duplicate alarm (another delivery is handling it)", "service": service}
     text = _text(alarm)
     for _ in range(ATTEMPTS):  # a tick or a command that recorded first: decide again on the new head
         result = _act(rt, service, text, facts, by=f"alarm:{alarm.rule_id}")

@@ -20,6 +20,9 @@ idempotency key of (pipeline, version). Its states:
 A repeated or reordered event finds the claim and changes nothing; a retry of the invocation
 that claimed it (same request id), or any invocation once the claim is older than the lease,
 resumes it — and DescribeService before CreateService keeps that to one service.
+Likewise the retry of the invocation that recorded ``deploying`` indexes the version and creates its
+service, which that invocation may have died before doing (nothing else would: the index is how
+reconcile finds it).
 """
 
 from __future__ import annotations
@@ -40,6 +43,9 @@ from .stable import read_stable
 from .versions import ModelVersion
 
 RESUMABLE = frozenset({"claimed"})
+#: Recorded before the steps that follow it (index entry, CreateService): the retry of the invocation
+#: that recorded it (same request id) finishes those steps; nobody else does (reconcile watches it).
+FINISHED_BY_ITS_RETRY = frozenset({"deploying"})
 Resume = Literal["new", "resume", "duplicate"]
 
 
@@ -55,9 +61,13 @@ def decide_on_claim(latest: Record | None, *, now: float, lease_seconds: int, re
     'resume'
     >>> decide_on_claim(Record(entity="m", seq=2, state="canary", at=0.0), now=1.0, lease_seconds=900, request_id="r2")
     ('duplicate', 'version already canary')
+    >>> decide_on_claim(Record(entity="m", seq=1, state="deploying", at=0.0, by="r1"), now=1.0, lease_seconds=900, request_id="r1")
+    ('resume', 'a retry of the invocation that recorded deploying: it may have died before CreateService')
     """
     if latest is None:
         return "duplicate", "the claim exists but is not listed yet"
+    if latest.state in FINISHED_BY_ITS_RETRY and request_id and latest.by == request_id:
+        return "resume", f"a retry of the invocation that recorded {latest.state}: it may have died before CreateService"
     if latest.state not in RESUMABLE:
         return "duplicate", f"version already {latest.state}"
     if request_id and latest.by == request_id:
@@ -92,7 +102,18 @@ def land_model(rt: Runtime, mv: ModelVersion, *, by_hand: bool = False) -> dict[
         head = latest
     if run_known:
         mark_run(rt, mv.pipeline, mv.run_id, "model_ready", {"model_uri": mv.model_uri, "service": mv.service})
+    if head.state == "deploying":  # recorded by our own request (decide_on_claim)
+        return finish_first(rt, mv, head)
     return proceed(rt, mv, head)
+
+
+def finish_first(rt: Runtime, mv: ModelVersion, head: Record) -> dict[str, Any]:
+    """A ``deploying`` head our own request recorded (FC's retry, or the same CLI user deploying again):
+    its service exists → the first try got that far (its index entry is written before) and reconcile
+    finishes it, a duplicate; otherwise the first try died before CreateService → :func:`create_first`."""
+    if eas.describe_service(rt, mv.service) is not None:
+        return _result("duplicate", mv, "version already deploying (its service exists)")
+    return create_first(rt, mv, str(head.data.get("reason") or ""))
 
 
 def _settle(rt: Runtime, mv: ModelVersion, head: Record, state: str, reason: str, event: str, **data: Any) -> dict[str, Any]:
@@ -162,12 +183,18 @@ def labels(mv: ModelVersion) -> dict[str, str]:
 
 
 def deploy_first(rt: Runtime, mv: ModelVersion, head: Record, metrics: dict[str, float]) -> dict[str, Any]:
-    """Record ``deploying`` (and index it) first, then CreateService: the reconcile pass finishes it."""
+    """Record ``deploying`` first, then :func:`create_first`: the reconcile pass finishes it."""
     reason = f"first version of {mv.pipeline}: service {mv.service} in group {mv.group}"
     try:
         rt.ledger.append(mv.entity, "deploying", {**head.data, "metrics": metrics, "reason": reason}, after=head, by=rt.request_id)
     except LedgerConflict:
         return _result("duplicate", mv, "another invocation is deploying this version")
+    return create_first(rt, mv, reason)
+
+
+def create_first(rt: Runtime, mv: ModelVersion, reason: str) -> dict[str, Any]:
+    """Index a version recorded ``deploying`` and create its service (DescribeService first, so a retry
+    after a crash creates none twice); notify. Its own retry runs this again (see :func:`land_model`)."""
     index.mark_deploying(rt.ledger, mv.pipeline, mv.run_id)
     svc, created = eas.ensure_service(rt, _config(rt, mv), labels=labels(mv))
     get_logger(correlation_id=mv.run_id).info("service created" if created else "service found", service=mv.service)

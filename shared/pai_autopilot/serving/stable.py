@@ -68,8 +68,19 @@ def record_stable(
     ``metrics`` are the version's offline evaluation metrics (``metrics.json``), kept so the next
     version's evaluation gate compares against them. Raises ``LedgerConflict`` when another writer
     changed the stable since it was read; the caller re-reads and decides again.
+
+    ``version`` on ``service`` already the stable: nothing to record, its record is returned. (Two
+    callers that both saw the older stable, e.g. overlapping reconcile ticks finding the first version
+    Running, then record the change once: the second reads the head the first wrote.)
+
+    >>> from ..ledger import Ledger, MemoryStore
+    >>> ledger = Ledger(MemoryStore(), prefix=".autopilot/", now=lambda: 0.0)
+    >>> [record_stable(ledger, "demo", version="v1", service="demo_model", reason=r).seq for r in ("tick a", "tick b")]
+    [0, 0]
     """
     current = read_stable(ledger, pipeline)
+    if current is not None and (current.version, current.service) == (version, service):
+        return current.record
     data: dict[str, Any] = {
         "pipeline": pipeline, "version": version, "service": service, "reason": reason, "metrics": dict(metrics or {}),
         "previous_version": current.version if current else None,
