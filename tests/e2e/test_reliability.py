@@ -120,7 +120,7 @@ def test_an_event_that_exhausts_its_retries_is_dead_lettered_whole(project_cloud
     check_invariants(project_cloud, sdk, calls, datasets=("dl1",), allow_dead=True)
 
 
-CI_CRASH_FLOWS = tuple(os.environ.get("RELIABILITY_CRASH_FLOWS", "submit,canary").split(","))  # soak: all
+CI_CRASH_FLOWS = tuple(os.environ.get("RELIABILITY_CRASH_FLOWS", "submit,serve_first,canary").split(","))  # soak: all
 
 
 @pytest.mark.parametrize("flow_name", CI_CRASH_FLOWS)
