@@ -344,7 +344,7 @@ def eas_services(sdk: Any) -> dict[str, Any]:
 
 # -- the invariants ------------------------------------------------------------------------------------
 TRAINED = ("waiting_for_model", "model_ready", "served")
-MODEL_SETTLED = ("serving", "canary", "queued")
+MODEL_SETTLED = ("serving", "canary", "queued", "promoted", "rolled_back")
 
 
 def duplicates(calls: CallLog) -> dict[str, dict[str, int]]:
@@ -368,7 +368,7 @@ def duplicates(calls: CallLog) -> dict[str, dict[str, int]]:
 
 
 ONCE_STATES = frozenset({"deploying", "serving", "canary", "evaluation_failed", "rejected", "refused", "failed",
-                         "initializing", "trained"})
+                         "initializing", "trained", "promoted"})
 
 
 def transition_duplicates(entities: dict[str, list[dict[str, Any]]]) -> list[str]:
@@ -497,7 +497,7 @@ def check_invariants(
         expected = f"{pipeline}_model_{version}"
         last_state = next((r[-1]["state"] for e, r in entities.items()
                            if e.startswith(f"models/{pipeline}/") and r[0]["data"].get("version") == version), None)
-        if last_state in ("serving", "canary") and expected not in services:
+        if last_state in ("serving", "canary", "promoted") and expected not in services:
             problems.append(f"model {version} is {last_state} but service {expected} does not exist")
     if dead and not allow_dead:
         problems.append(f"{len(dead)} dead letters: {[(d['function'], d['error']) for d in dead][:5]}")

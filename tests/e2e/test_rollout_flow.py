@@ -198,6 +198,9 @@ def test_a_landed_healthy_model_goes_10_25_50_100_then_watching_then_the_old_sta
     from pai_autopilot.serving.stable import read_stable
 
     assert read_stable(env.ledger, "demo").version == "v2"
+    from .serving_support import model_records
+
+    assert [r["state"] for r in model_records(env.clients, "v2")][-2:] == ["canary", "promoted"]
 
 
 def test_when_a_rollout_closes_the_next_queued_version_becomes_the_canary(cloud, env):
@@ -219,6 +222,8 @@ def test_when_a_rollout_closes_the_next_queued_version_becomes_the_canary(cloud,
     assert (result["outcome"], result["phase"]) == ("applied", "aborted")
     assert open_rollout_of(env.ledger, "demo") == rollout_id("demo", "v3")  # started by the closing rollout
     assert model_records(env.clients, "v3")[-1]["state"] == "canary"
+    aborted = model_records(env.clients, "v2")[-1]  # v2's model record no longer claims an open canary
+    assert (aborted["state"], aborted["data"]["reason"]) == ("rolled_back", "abort by ci: v3 is better"), aborted
     wait_for_canary(cloud, env, "demo_model_v3")
     cloud.clock.advance(10)
     assert cloud.fc.wait_idle(90)

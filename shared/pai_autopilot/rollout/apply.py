@@ -33,6 +33,7 @@ Example
 
 from __future__ import annotations
 
+import contextlib
 import math
 from typing import Any
 
@@ -313,6 +314,7 @@ def _on_closed(rt: Runtime, record: Record) -> None:
     pipeline's next queued version (serving's queue; reconcile's serving pass also does it)."""
     from .hooks import call_webhook, webhook_payload
 
+    _close_model(rt, record)
     pipeline = _pipeline(rt, record.data["pipeline"])
     rollout = getattr(pipeline, "rollout", None)
     for hook in getattr(rollout, "webhooks", None) or []:
@@ -325,6 +327,29 @@ def _on_closed(rt: Runtime, record: Record) -> None:
         started = start_queued(rt, record.data["pipeline"])
         if started is not None:
             get_logger().info("next queued version started", outcome=started.get("outcome"), version=started.get("version"))
+
+
+#: The model version's state once its rollout closed (``canary`` meant "a rollout is open").
+MODEL_CLOSED_STATES = {"succeeded": "promoted", "rolled_back": "rolled_back", "aborted": "rolled_back"}
+
+
+def _close_model(rt: Runtime, record: Record) -> None:
+    """The version's model record follows its closed rollout: ``canary`` → ``promoted`` (it is the
+    stable now) or ``rolled_back``, with the rollout's reason (one exclusive append; a repeat or a
+    model already moved on — ``superseded`` — changes nothing)."""
+    from ..serving.versions import model_entity
+
+    d = record.data
+    state = MODEL_CLOSED_STATES.get(record.state)
+    if state is None or not d.get("version"):
+        return
+    entity = model_entity(d["pipeline"], d["version"])
+    head = rt.ledger.latest(entity)
+    if head is None or head.state != "canary":
+        return
+    with contextlib.suppress(LedgerConflict):  # another invocation closing the same rollout recorded it
+        rt.ledger.append(entity, state, {**head.data, "reason": d.get("reason"), "rollout_id": d.get("rollout_id"),
+                                         "rollout_phase": record.state}, after=head, by=rt.request_id)
 
 
 def _version_metrics(rt: Runtime, pipeline: str, version: str) -> dict[str, float]:

@@ -15,6 +15,8 @@ idempotency key of (pipeline, version). Its states:
 ``refused``            over serving.max_instances (the numbers recorded)
 ``failed``             the service failed to start (DescribeServiceEvent's reason)
 ``superseded``         its canary was rolled back for a newer version
+``promoted``           its rollout promoted it: it is the pipeline's stable (``rollout/apply.py``)
+``rolled_back``        its rollout was rolled back or aborted (the rollout's reason)
 =====================  ===================================================================
 
 A repeated or reordered event finds the claim and changes nothing; a retry of the invocation
