@@ -109,8 +109,10 @@ def check_notebooks(cloud, sdk, calls, ids, notices, *, after_faults: bool = Fal
     from pai_autopilot.notebooks.decide import STOP_LEASE_S
 
     check_invariants(cloud, sdk, calls, notices=notices, allow_dead=True)
-    sent = collections.Counter((n["event"], n["details"].get("instance_id") or n["details"].get("instance"))
-                               for n in notices if n["event"].startswith("notebook_"))
+    mine = [n for n in notices if n["event"].startswith("notebook_")]
+    if after_faults:  # a notice resent (its outcome record lost to a fault) carries its first send's id: one notice
+        mine = list({n.get("id") or id(n): n for n in mine}.values())
+    sent = collections.Counter((n["event"], n["details"].get("instance_id") or n["details"].get("instance")) for n in mine)
     problems = []
     for iid in ids:
         records = ledger(sdk, f"notebooks/{iid}/").get(f"notebooks/{iid}", [])

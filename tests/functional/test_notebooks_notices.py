@@ -124,3 +124,6 @@ def test_a_webhook_failing_once_gets_the_warning_at_the_next_tick_and_the_stop_n
     assert [p["event"] for p in flaky.posts] == ["notebook_idle_warning"] * 2 + ["notebook_stopped"]
     assert _notice_states(rt, iid) == {"00000000-notebook_idle_warning": ["sending", "failed", "sending", "sent"],
                                        "00000002-notebook_stopped": ["sending", "sent"]}
+    # the resend carries the first send's id (a receiver deduplicates on it); the stop notice its own
+    ids = [p.get("id") for p in flaky.posts]
+    assert ids[0] == ids[1] == f"notifications/{iid}/00000000-notebook_idle_warning" and ids[2] != ids[0], ids

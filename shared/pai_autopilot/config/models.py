@@ -407,7 +407,9 @@ NOTIFICATION_EVENTS = (
 
 
 class Notification(_Base):
-    """A chat or webhook target. Secrets are named by environment variable, never inlined."""
+    """A chat or webhook target. Secrets are named by environment variable, never inlined. A ``webhook``
+    target receives ``{"event", "title", "details", "id"?}`` as JSON; a notice delivered at least once
+    (the notebook governor's) carries an ``id`` that is the same on a resend: deduplicate on it."""
 
     type: Literal["dingtalk", "wecom", "lark", "webhook"]
     url_env: Annotated[str, Meta(pattern=r"^[A-Z][A-Z0-9_]*$")]

@@ -129,7 +129,7 @@ def deliver(rt: Any, pending: PendingNotice, note: Notification, head: Record | 
                  if head is None else rt.ledger.append(name, "sending", data, after=head, by=rt.request_id))
     except LedgerConflict:
         return {"state": "sending", "reason": "another tick is sending it"}
-    outcomes = notify(rt.config.notifications, note, now=rt.now)
+    outcomes = notify(rt.config.notifications, dataclasses.replace(note, id=name), now=rt.now)  # every resend: one id
     fields = audit_fields(note, outcomes)
     outcome, record = fields if fields is not None else ("skipped", {"event": note.event, "title": note.title})
     if outcome == "failed" and step.attempt >= MAX_ATTEMPTS:

@@ -30,11 +30,14 @@ from urllib.parse import quote_plus
 
 @dataclasses.dataclass(frozen=True)
 class Notification:
-    """What happened: an event name (``run_started``, …), a one-line title, details."""
+    """What happened: an event name (``run_started``, …), a one-line title, details, and — for a notice
+    delivered at least once, whose resend must be recognisable — an ``id`` the same on every send
+    (a ``webhook`` target receives it; chat targets show people the message, not the id)."""
 
     event: str
     title: str
     details: dict[str, Any] = dataclasses.field(default_factory=dict)
+    id: str | None = None
 
     def markdown(self) -> str:
         lines = [f"### {self.title}", ""]
@@ -67,5 +70,5 @@ def render(kind: str, url: str, n: Notification, *, secret: str | None, now: flo
             body.update(timestamp=str(ts), sign=_hmac_b64(f"{ts}\n{secret}".encode(), b""))
         return url, body
     if kind == "webhook":
-        return url, {"event": n.event, "title": n.title, "details": n.details}
+        return url, {"event": n.event, "title": n.title, "details": n.details, **({"id": n.id} if n.id else {})}
     raise ValueError(f"unknown notification type {kind!r}; expected dingtalk, wecom, lark or webhook")
