@@ -126,14 +126,17 @@ class Progress:
 
 
 def whole_story(cloud: LocalCloud, sdk: Any, pipelines: list[str], versions: int, notebooks: int,
-                governor_copies: int, progress: Callable[[str], None]) -> tuple[list[str], float]:
+                governor_copies: int, progress: Callable[[str], None], faults: Fault | None = None) -> tuple[list[str], float]:
     """Land ``versions`` datasets on every pipeline (a round at a time: each round's markers processed
     before the next lands, so later versions queue), train and serve them, governing ``notebooks`` idle
-    notebooks on the way; returns (notebook ids, seconds)."""
+    notebooks on the way; returns (notebook ids, seconds). ``faults``: injected once the notebooks
+    exist (the harness's own setup is not under test)."""
     started = time.monotonic()
     rs.freeze_after_reconcile(cloud)
     rs.fast_training(cloud)
     ids = nb.make_fleet(cloud, sdk, count=notebooks)
+    if faults is not None:
+        cloud.faults.add(faults)
     rs.freeze_after_reconcile(cloud)
     for v in range(1, versions + 1):
         for p in pipelines:
@@ -202,9 +205,9 @@ def phase_duplicates(cloud: LocalCloud, sdk: Any, calls: rs.CallLog, notices: No
 def phase_faults(cloud: LocalCloud, sdk: Any, calls: rs.CallLog, notices: Notices, args: argparse.Namespace) -> dict[str, Any]:
     pipelines = pipelines_of(args.pipelines)
     fresh(cloud, calls, notices)
-    cloud.faults.add(Fault(**FAULTS))
     progress = Progress("faults")
-    ids, seconds = whole_story(cloud, sdk, pipelines, args.fault_versions, args.notebooks, governor_copies=1, progress=progress)
+    ids, seconds = whole_story(cloud, sdk, pipelines, args.fault_versions, args.notebooks, governor_copies=1, progress=progress,
+                               faults=Fault(**FAULTS))
     hits = sum(f["hits"] for f in cloud.faults.list())
     calls_total = len(calls.calls)
     cloud.faults.clear()
