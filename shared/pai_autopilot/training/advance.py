@@ -167,8 +167,8 @@ def advance_run(
     decision = decide_on_job_status(run_view(latest), job, RetryPolicy.from_training(pipeline.training), now=rt.now())
     result = {"outcome": decision.action, "entity": entity, "job_id": job_id, "status": job.status, "reason": decision.reason}
     if decision.action == "noop":
-        if latest.state not in slots.ACTIVE_STATES:  # a retry of the event that closed the run may find
-            _start_queued(rt, latest.data["pipeline"], result)  # the next run's start unfinished
+        if latest.state not in slots.ACTIVE_STATES and latest.by == rt.request_id:  # FC's retry of the
+            _start_queued(rt, latest.data["pipeline"], result)  # invocation that closed the run: finish its start
         return result
     try:
         pods = [p.get("PodId") for p in body.get("Pods") or [] if p and p.get("PodId")]
@@ -202,21 +202,15 @@ def _start_queued(rt: Runtime, pipeline: str, result: dict[str, Any]) -> None:
 def _resume_claim(rt: Runtime, entity: str, claim: Record) -> dict[str, Any]:
     """A run claimed but never recorded ``submitted`` (its owner crashed, or CreateJob failed):
     submit it when this is the owner's retry or the claim's lease ran out; otherwise leave it."""
-    from . import slots
-    from .queue import keep_slot
-    from .submit import submit_claimed, take_over_claim
+    from .queue import start_claimed
+    from .submit import take_over_claim
 
     head = take_over_claim(rt, entity, claim)
     if head is None:
         return {"outcome": "noop", "entity": entity, "reason": f"claimed by {claim.by}, which is submitting it"}
-    slots.index_head(rt.ledger, head)
-    if keep_slot(rt, head) is None:
-        return {"outcome": "queued", "entity": entity, "reason": "claim taken over: the pipeline is full, queued"}
-    run = entity.rsplit("/", 1)[-1]
-    outcome = submit_claimed(rt, DatasetVersion.from_run_data(head.data, rt.bucket_name), entity, run, head)
-    if head.data.get("dequeued"):
-        slots.clear_queued(rt.ledger, head.data["pipeline"], run)
-    return {"outcome": "submit", "entity": entity, "job_id": outcome.job_id, "reason": f"claim taken over: {outcome.outcome}"}
+    outcome = start_claimed(rt, head)
+    action = "queued" if outcome.outcome == "queued" else "submit"
+    return {"outcome": action, "entity": entity, "job_id": outcome.job_id, "reason": f"claim taken over: {outcome.outcome}"}
 
 
 def _resume_resubmit(rt: Runtime, entity: str, intent: Record) -> dict[str, Any]:

@@ -30,7 +30,7 @@ from . import slots
 from .datasets import DatasetVersion
 from .lifecycle import ACTIVE_RUN_STATES
 from .runs import run_entity
-from .submit import submit_claimed, take_over_claim
+from .submit import RunOutcome, submit_claimed, take_over_claim
 
 ACTIVE = frozenset(ACTIVE_RUN_STATES | {"claimed"})
 
@@ -110,14 +110,31 @@ def start_next(rt: Runtime, pipeline: str, *, queued: list[str] | None = None) -
                 head = rt.ledger.append(entity, "claimed", {**record.data, "dequeued": True}, after=record, by=rt.request_id)
             except LedgerConflict:
                 continue  # someone else started it
-        slots.index_head(rt.ledger, head)
-        if keep_slot(rt, head) is None:
-            return None
-        outcome = submit_claimed(rt, DatasetVersion.from_run_data(head.data, rt.bucket_name), entity, run, head)
-        slots.clear_queued(rt.ledger, pipeline, run)
+        outcome = start_claimed(rt, head)
+        if outcome.outcome == "queued":
+            return None  # it gave way: another run took the last slot at the same time
         get_logger(run_id=run).info("queued run started", job_id=outcome.job_id, outcome=outcome.outcome)
         return run
     return None
+
+
+def start_claimed(rt: Runtime, head: Record, *, dataset: DatasetVersion | None = None,
+                  within_limit: bool = True) -> RunOutcome:
+    """From a ``claimed`` head this invocation holds (a marker's claim, a dequeue, a taken-over claim):
+    write the run's active entry, keep its slot (:func:`keep_slot`, when ``within_limit``), submit its
+    one job (:func:`~.submit.submit_claimed`), and drop its queue entry if it came from the queue.
+    The outcome is ``queued`` when it gave way. ``dataset``: the version, when the caller has it."""
+    pipeline, run = head.data["pipeline"], head.entity.rsplit("/", 1)[-1]
+    dataset = dataset or DatasetVersion.from_run_data(head.data, rt.bucket_name)
+    slots.index_head(rt.ledger, head)  # the run holds its slot, and reconcile sees it, from its claim on
+    if within_limit and keep_slot(rt, head) is None:
+        limit = rt.config.pipelines[pipeline].max_active_runs
+        return RunOutcome("queued", run, dataset.pipeline, dataset.version,
+                          reason=f"pipeline at max_active_runs={limit}: queued (another run took the last slot)")
+    outcome = submit_claimed(rt, dataset, head.entity, run, head)
+    if head.data.get("dequeued"):
+        slots.clear_queued(rt.ledger, pipeline, run)
+    return outcome
 
 
 def queued_by_pipeline(rt: Runtime) -> dict[str, list[str]]:

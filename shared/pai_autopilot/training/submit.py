@@ -112,17 +112,9 @@ def submit_run(
         if isinstance(owned, RunOutcome):
             return owned
         record = owned
-    from .slots import index_head
+    from .queue import start_claimed
 
-    index_head(ledger, record)  # the run holds its slot, and reconcile sees it, from its claim on
-    if within_limit:
-        from .queue import keep_slot
-
-        if keep_slot(rt, record) is None:
-            limit = rt.config.pipelines[dataset.pipeline].max_active_runs
-            return RunOutcome("queued", run, dataset.pipeline, dataset.version,
-                              reason=f"pipeline at max_active_runs={limit}: queued (another run took the last slot)")
-    return submit_claimed(rt, dataset, entity, run, record)
+    return start_claimed(rt, record, dataset=dataset, within_limit=within_limit)
 
 
 def submit_claimed(rt: Runtime, dataset: DatasetVersion, entity: str, run: str, claim: Record) -> RunOutcome:
