@@ -19,7 +19,6 @@ import json
 import statistics
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -29,16 +28,9 @@ ROWS = (10, 1_000)
 
 
 def seed_closed(rt: Any, versions: list[str]) -> None:
-    from pai_autopilot.training.runs import run_entity, run_id
+    from tests.functional.ledger_seeds import add_closed_runs
 
-    def one(version: str) -> None:
-        entity = run_entity("demo", run_id("demo", version))
-        claim = rt.ledger.claim(entity, "claimed", {"pipeline": "demo", "version": version})
-        sub = rt.ledger.append(entity, "submitted", {**claim.data, "job_id": f"dlc-{version}"}, after=claim)
-        rt.ledger.append(entity, "waiting_for_model", {**sub.data, "status": "Succeeded"}, after=sub)
-
-    with ThreadPoolExecutor(4) as pool:
-        list(pool.map(one, versions))
+    add_closed_runs(rt.ledger, "demo", versions)
 
 
 def measure(cloud: Any, rt: Any, repeats: int) -> dict[str, Any]:

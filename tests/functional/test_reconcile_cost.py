@@ -15,11 +15,12 @@ from pai_autopilot.runtime import Runtime
 from pai_autopilot.settings import Settings
 from pai_autopilot.training import slots
 from pai_autopilot.training.datasets import match_marker
-from pai_autopilot.training.runs import run_entity, run_id
+from pai_autopilot.training.runs import run_entity
 from pai_autopilot.training.submit import submit_run
 from pai_autopilot.training.watch import on_reconcile
 
 from ..conftest import load_event
+from .ledger_seeds import add_closed_runs as seed
 
 ROOT = Path(__file__).resolve().parents[2]
 BUCKET = "autopilot-demo"
@@ -48,11 +49,7 @@ def tick(cloud, env) -> tuple[int, dict]:
 
 def add_closed_runs(rt: Runtime, n: int, start: int) -> None:
     """Closed runs seeded in the ledger (through oss2): claimed → submitted → waiting_for_model."""
-    for i in range(start, start + n):
-        entity = run_entity("demo", run_id("demo", f"old{i}"))
-        claim = rt.ledger.claim(entity, "claimed", {"pipeline": "demo", "version": f"old{i}"})
-        sub = rt.ledger.append(entity, "submitted", {**claim.data, "job_id": f"dlc-old{i}"}, after=claim)
-        rt.ledger.append(entity, "waiting_for_model", {**sub.data, "status": "Succeeded"}, after=sub)
+    seed(rt.ledger, "demo", [f"old{i}" for i in range(start, start + n)], threads=1)
 
 
 def test_a_tick_costs_the_same_whatever_the_closed_history(cloud, env):

@@ -3,7 +3,6 @@ localcloud's call log, with the real oss2 client. Not timed (bench/status.py mea
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -16,6 +15,8 @@ from pai_autopilot.serving.stable import record_stable
 from pai_autopilot.settings import Settings
 from pai_autopilot.training import slots
 from pai_autopilot.training.runs import run_entity, run_id
+
+from .ledger_seeds import add_closed_runs as seed
 
 ROOT = Path(__file__).resolve().parents[2]
 BUCKET = "autopilot-demo"
@@ -30,15 +31,7 @@ def rt(cloud):
 
 
 def add_closed_runs(rt: Runtime, versions: list[str]) -> None:
-    """Closed runs seeded in the ledger (through oss2): claimed → submitted → waiting_for_model."""
-    def one(version: str) -> None:
-        entity = run_entity("demo", run_id("demo", version))
-        claim = rt.ledger.claim(entity, "claimed", {"pipeline": "demo", "version": version})
-        sub = rt.ledger.append(entity, "submitted", {**claim.data, "job_id": f"dlc-{version}"}, after=claim)
-        rt.ledger.append(entity, "waiting_for_model", {**sub.data, "status": "Succeeded"}, after=sub)
-
-    with ThreadPoolExecutor(4) as pool:
-        list(pool.map(one, versions))
+    seed(rt.ledger, "demo", versions)
 
 
 def requests_of_status(cloud, rt: Runtime) -> tuple[int, dict]:
