@@ -83,6 +83,21 @@ def generic_points(points: list[CrashPoint], ids: list[str]) -> list[CrashPoint]
     return out
 
 
+def _status(sdk, instance_id: str, attempts: int = 8) -> str:
+    """The notebook's status as the test reads it: retried through injected faults (the test's own
+    reads are not under test; the governor's are)."""
+    from Tea.exceptions import TeaException
+
+    for attempt in range(attempts):
+        try:
+            return sdk.dsw.get_instance(instance_id, models.GetInstanceRequest()).body.status
+        except TeaException:
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.05)
+    raise AssertionError("unreachable")
+
+
 def govern(cloud, sdk, ids: list[str], *, copies: int = 1, max_ticks: int = 15) -> int:
     """Fire the governor's tick (``copies`` at once) every clock minute until every notebook is stopped;
     how many ticks it took. (A culler set just before a crash restarts the platform's idle count, so
@@ -91,7 +106,7 @@ def govern(cloud, sdk, ids: list[str], *, copies: int = 1, max_ticks: int = 15) 
         fire_timer(cloud, GOVERNOR, copies=copies)
         cloud.advance(60)
         assert cloud.fc.wait_idle(120)
-        statuses = [sdk.dsw.get_instance(i, models.GetInstanceRequest()).body.status for i in ids]
+        statuses = [_status(sdk, i) for i in ids]
         if all(s in ("Stopping", "Stopped") for s in statuses):
             return tick
     return max_ticks
